@@ -1,0 +1,560 @@
+"""A discrete-event model of an Amazon SQS queue with producers and polling consumers.
+
+The picture::
+
+    producer ──SendMessage──► queue ──ReceiveMessage (≤10)──► consumer × N ──DeleteMessage
+                               │  ▲                                │
+                               │  └── visible again after the ─────┘ (failure, crash, slow)
+                               │      visibility timeout
+                               └── receive count > maxReceiveCount ──► dead-letter queue
+
+What the model does as SQS does:
+
+* A received message is hidden for the visibility timeout. Unless the consumer deletes it
+  in time it becomes visible again and is delivered again (at-least-once delivery); a
+  delete with a stale receipt handle does not delete.
+* ``ReceiveCount`` grows with every receive; a receive that finds a message already received
+  ``maxReceiveCount`` times moves it to the dead-letter queue instead of returning it.
+* Messages older than the retention period are dropped when met.
+* FIFO queues keep order within a message group, deliver one group's messages to one
+  consumer at a time, drop a resend with the same deduplication id within 5 minutes and
+  throttle sends beyond their quota.
+* Short polling (``wait_time_s = 0``) answers at once and is repeated every round trip;
+  long polling waits up to ``wait_time_s`` for a message. Every call is billed, empty or not.
+
+With the SQS features made neutral (long polling, no latency, batch 1, generous visibility
+timeout, no faults) the model is an M/M/c queue — or M/G/c for other processing-time
+distributions — which is how its tests check it against queueing theory.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import simpy
+
+from messagelab.queues.config import (
+    AGE_METRIC_RECEIVE_LIMIT,
+    FIFO_DEDUP_WINDOW_S,
+    HOUR_S,
+    QueueConfig,
+)
+from messagelab.sim.budget import RunBudget, RunOutcome
+from messagelab.sim.budget import run as run_within_budget
+from messagelab.sim.stats import percentiles
+from messagelab.sim.streams import streams
+
+# States of one copy of a message.
+PENDING, DELAYED, VISIBLE, IN_FLIGHT, DELETED, DEAD_LETTERED, EXPIRED, DEDUPLICATED = range(8)
+STATE_NAMES = (
+    "pending", "delayed", "visible", "in_flight", "deleted", "dead_lettered", "expired",
+    "deduplicated",
+)
+LIVE = (PENDING, DELAYED, VISIBLE, IN_FLIGHT)
+
+OUTCOMES = ("delivered", "dead_lettered", "expired", "queued")
+
+
+class _Copy:
+    """One copy of a message in the queue (a resend or duplicate delivery adds copies)."""
+
+    __slots__ = ("msg", "sent_s", "group", "state", "receives", "receipt", "seq")
+
+    def __init__(self, msg: int, sent_s: float, group: int, seq: int) -> None:
+        self.msg, self.sent_s, self.group, self.seq = msg, sent_s, group, seq
+        self.state = PENDING
+        self.receives = 0
+        self.receipt = 0
+
+
+@dataclass
+class QueueResult:
+    """What one run produced: headline metrics, a time series, one row per message."""
+
+    config: QueueConfig
+    seed: int
+    summary: pd.Series
+    timeseries: pd.DataFrame
+    messages: pd.DataFrame
+    outcome: RunOutcome
+    invariants: dict[str, bool] = field(default_factory=dict)
+
+    def check_invariants(self) -> None:
+        """Raise AssertionError naming every accounting rule the run broke."""
+        broken = [name for name, ok in self.invariants.items() if not ok]
+        if broken:
+            raise AssertionError("queue model invariants broken: " + "; ".join(broken))
+
+    @property
+    def truncated(self) -> bool:
+        return self.outcome.truncated
+
+
+class _Broker:
+    """The queue: visible messages, in-flight messages, idle consumers waiting on a poll."""
+
+    def __init__(self, env: simpy.Environment, cfg: QueueConfig, rngs: dict) -> None:
+        self.env, self.cfg = env, cfg
+        self.fifo = cfg.queue_type == "fifo"
+        self.visible: deque[_Copy] = deque()  # standard queue
+        self.groups: dict[int, deque[_Copy]] = {}  # FIFO: per message group, in order
+        self.group_in_flight: dict[int, int] = {}
+        self.ready: deque[int] = deque()  # FIFO: groups with visible messages and none in flight
+        self.ready_set: set[int] = set()
+        self.visible_count = 0
+        self.in_flight_count = 0
+        self.dlq_count = 0
+        self.expired_count = 0
+        self.waiters: deque[tuple[simpy.Event, float]] = deque()
+        self.poll_s = cfg.wait_time_s if cfg.wait_time_s > 0 else cfg.request_latency_s
+        self.long_poll = cfg.wait_time_s > 0
+        self.receive_calls = 0
+        self.empty_receives = 0
+        self.dup_rng = rngs["duplicate_delivery"]
+        self.age_heap: list[tuple[float, int, _Copy]] = []
+        self.copies: list[_Copy] = []
+        self.dead_lettered_at: dict[int, float] = {}
+
+    # --- messages entering the visible set -------------------------------------------------
+    def new_copy(self, msg: int, group: int) -> _Copy:
+        c = _Copy(msg, self.env.now, group, len(self.copies))
+        self.copies.append(c)
+        heapq.heappush(self.age_heap, (c.sent_s, c.seq, c))
+        return c
+
+    def make_visible(self, c: _Copy, returning: bool = False) -> None:
+        c.state = VISIBLE
+        self.visible_count += 1
+        if self.fifo:
+            dq = self.groups.setdefault(c.group, deque())
+            # A returning message was at the head of its group: order is kept.
+            dq.appendleft(c) if returning else dq.append(c)
+            if not self.group_in_flight.get(c.group) and c.group not in self.ready_set:
+                self.ready.append(c.group)
+                self.ready_set.add(c.group)
+        else:
+            self.visible.append(c)
+        if self.waiters:
+            self.dispatch()
+
+    def leave_flight(self, c: _Copy) -> None:
+        self.in_flight_count -= 1
+        if self.fifo:
+            left = self.group_in_flight[c.group] - 1
+            self.group_in_flight[c.group] = left
+            if left == 0 and self.groups.get(c.group) and c.group not in self.ready_set:
+                self.ready.append(c.group)
+                self.ready_set.add(c.group)
+                if self.waiters:
+                    self.dispatch()
+
+    def reappear(self, c: _Copy, receipt: int) -> None:
+        """The visibility timeout of receive ``receipt`` ran out without a delete."""
+        if c.state == IN_FLIGHT and c.receipt == receipt:
+            self.leave_flight(c)
+            self.make_visible(c, returning=True)
+
+    def delete(self, c: _Copy, receipt: int) -> bool:
+        """DeleteMessage with a receipt handle; only the latest handle deletes."""
+        if c.receipt != receipt or c.state not in (IN_FLIGHT, VISIBLE):
+            return False
+        if c.state == IN_FLIGHT:
+            self.leave_flight(c)
+        else:  # visible again but not yet received again: the handle is still the latest
+            self.visible_count -= 1
+        c.state = DELETED
+        return True
+
+    # --- receiving ----------------------------------------------------------------------
+    def _admit(self, c: _Copy) -> bool:
+        """A visible copy popped by a receive: drop it if expired, redrive it if exhausted."""
+        cfg, now = self.cfg, self.env.now
+        self.visible_count -= 1
+        if now - c.sent_s > cfg.retention_period_s:
+            c.state = EXPIRED
+            self.expired_count += 1
+            return False
+        if cfg.max_receive_count is not None and c.receives >= cfg.max_receive_count:
+            c.state = DEAD_LETTERED
+            self.dlq_count += 1
+            self.dead_lettered_at.setdefault(c.msg, now)
+            return False
+        return True
+
+    def _deliver(self, c: _Copy, batch: list[_Copy]) -> None:
+        c.state = IN_FLIGHT
+        c.receives += 1
+        c.receipt += 1
+        self.in_flight_count += 1
+        batch.append(c)
+        if self.fifo:
+            self.group_in_flight[c.group] = self.group_in_flight.get(c.group, 0) + 1
+        elif self.dup_rng.random() < self.cfg.duplicate_delivery_rate:
+            # At-least-once delivery: another copy stays visible and is delivered again.
+            twin = self.new_copy(c.msg, c.group)
+            twin.sent_s, twin.receives = c.sent_s, c.receives - 1
+            self.make_visible(twin)
+
+    def take(self, n: int) -> list[_Copy]:
+        """Up to ``n`` messages for one ReceiveMessage call.
+
+        A FIFO queue fills the batch from one message group first, in order, then from the
+        next groups that have nothing in flight.
+        """
+        batch: list[_Copy] = []
+        if not self.fifo:
+            visible = self.visible
+            while visible and len(batch) < n:
+                c = visible.popleft()
+                if c.state == VISIBLE and self._admit(c):
+                    self._deliver(c, batch)
+            return batch
+        while self.ready and len(batch) < n:
+            g = self.ready.popleft()
+            self.ready_set.discard(g)
+            dq = self.groups[g]
+            while dq and len(batch) < n:
+                c = dq.popleft()
+                if c.state == VISIBLE and self._admit(c):
+                    self._deliver(c, batch)
+            if dq and not self.group_in_flight.get(g):
+                # Everything taken from this group expired or was redriven: still ready.
+                self.ready.appendleft(g)
+                self.ready_set.add(g)
+        return batch
+
+    def receive_now(self) -> list[_Copy]:
+        """A ReceiveMessage call made when messages may be waiting."""
+        batch = self.take(self.cfg.receive_batch_size)
+        if batch:  # an empty call is billed by wait(), which it starts
+            self.receive_calls += 1
+        return batch
+
+    def wait(self, since: float) -> simpy.Event:
+        """Register an idle consumer whose empty poll started at ``since``."""
+        ev = self.env.event()
+        self.waiters.append((ev, since))
+        return ev
+
+    def _tick(self, since: float) -> tuple[float, int]:
+        """When the waiting consumer's poll returns, and how many calls it made."""
+        waited = self.env.now - since
+        if self.long_poll:
+            empties = int(waited // self.poll_s)
+            return self.env.now, empties + 1
+        polls = math.ceil(waited / self.poll_s - 1e-12)
+        return since + polls * self.poll_s, polls + 1
+
+    def dispatch(self) -> None:
+        """Hand visible messages to idle consumers, the soonest-polling first."""
+        while self.waiters and self.visible_count:
+            if self.long_poll:
+                ev, since = self.waiters.popleft()
+            else:
+                # Short polling: the consumer whose next poll comes first gets the messages.
+                best = min(range(len(self.waiters)), key=lambda i: self._tick(self.waiters[i][1])[0])
+                ev, since = self.waiters[best]
+                del self.waiters[best]
+            at, calls = self._tick(since)
+            batch = self.take(self.cfg.receive_batch_size)
+            if not batch:
+                self.waiters.appendleft((ev, since))
+                return
+            self.receive_calls += calls
+            self.empty_receives += calls - 1
+            ev.succeed((batch, at))
+
+    def close(self, horizon: float) -> None:
+        """Bill the polls still open at the end of the run."""
+        for _ev, since in self.waiters:
+            calls = int((horizon - since) // self.poll_s) + 1
+            self.receive_calls += calls
+            self.empty_receives += calls
+
+    def oldest_age(self) -> float:
+        """ApproximateAgeOfOldestMessage: skips messages received 3 times or more."""
+        heap = self.age_heap
+        while heap and (heap[0][2].state not in LIVE or heap[0][2].receives >= AGE_METRIC_RECEIVE_LIMIT):
+            heapq.heappop(heap)
+        return self.env.now - heap[0][0] if heap else 0.0
+
+
+def _service_times(cfg: QueueConfig, rng: np.random.Generator, n: int) -> np.ndarray:
+    mean = cfg.processing_time_mean_s
+    if cfg.processing_time_distribution == "deterministic" or (
+        cfg.processing_time_distribution == "lognormal" and cfg.processing_time_cv == 0
+    ):
+        return np.full(n, mean)
+    if cfg.processing_time_distribution == "exponential":
+        return rng.exponential(mean, n)
+    sigma2 = math.log1p(cfg.processing_time_cv**2)
+    return rng.lognormal(math.log(mean) - sigma2 / 2, math.sqrt(sigma2), n)
+
+
+def arrival_times(cfg: QueueConfig, rng: np.random.Generator) -> np.ndarray:
+    """Send times of a Poisson process whose rate steps up during the spike."""
+    segments = [(0.0, cfg.duration_s, cfg.arrival_rate_per_s)]
+    if cfg.spike_duration_s > 0 and cfg.spike_multiplier > 1:
+        a, b = cfg.spike_start_s, cfg.spike_start_s + cfg.spike_duration_s
+        segments = [
+            (0.0, a, cfg.arrival_rate_per_s),
+            (a, b, cfg.arrival_rate_per_s * cfg.spike_multiplier),
+            (b, cfg.duration_s, cfg.arrival_rate_per_s),
+        ]
+    out = []
+    for start, end, rate in segments:
+        if end <= start:
+            continue
+        # Conditional on the count, Poisson arrival times are uniform on the interval.
+        k = rng.poisson(rate * (end - start))
+        out.append(np.sort(rng.uniform(start, end, k)))
+    return np.concatenate(out) if out else np.empty(0)
+
+
+def simulate(config: QueueConfig, *, seed: int = 0, budget: RunBudget | None = None) -> QueueResult:
+    """Run the queue of ``config`` under ``seed`` and account for every message.
+
+    Sources of randomness, each its own stream: ``arrivals``, ``groups``, ``poison``,
+    ``service``, ``faults``, ``crashes``, ``producer_retries``, ``duplicate_delivery``.
+    """
+    cfg = config
+    rng = streams(seed, "arrivals", "groups", "poison", "service", "faults", "crashes",
+                  "producer_retries", "duplicate_delivery")
+    env = simpy.Environment()
+    broker = _Broker(env, cfg, rng)
+
+    sends = arrival_times(cfg, rng["arrivals"])
+    n = len(sends)
+    group_of = rng["groups"].integers(0, cfg.message_groups, n) if cfg.queue_type == "fifo" else np.zeros(n, int)
+    poison = rng["poison"].random(n) < cfg.poison_rate
+    retried = rng["producer_retries"].random(n) < cfg.producer_retry_rate
+    service_first = _service_times(cfg, rng["service"], n)
+    fault_first = rng["faults"].random(n)
+    crash_first = rng["crashes"].random(n)
+    retry_service, retry_fault, retry_crash = rng["service"], rng["faults"], rng["crashes"]
+
+    first_done = np.full(n, np.nan)
+    side_effects = np.zeros(n, dtype=np.int64)
+    attempts = np.zeros(n, dtype=np.int64)
+    counters = {"throttled_sends": 0, "deduplicated_sends": 0, "send_calls": 0,
+                "delete_calls": 0, "busy_s": 0.0, "crashes": 0, "failures": 0,
+                "redeliveries": 0, "duplicates_skipped": 0}
+    send_free_at = [0.0]
+    fifo = cfg.queue_type == "fifo"
+
+    def accept(c: _Copy) -> None:
+        if cfg.delivery_delay_s > 0:
+            c.state = DELAYED
+            env.timeout(cfg.delivery_delay_s).callbacks.append(lambda _e: broker.make_visible(c))
+        else:
+            broker.make_visible(c)
+
+    def send(msg: int, resend: bool) -> None:
+        """SendMessage; on a FIFO queue, throttled to the send quota and deduplicated."""
+        counters["send_calls"] += 1
+        if resend and fifo and cfg.producer_retry_delay_s < FIFO_DEDUP_WINDOW_S:
+            counters["deduplicated_sends"] += 1
+            c = broker.new_copy(msg, int(group_of[msg]))
+            c.state = DEDUPLICATED
+            return
+        c = broker.new_copy(msg, int(group_of[msg]))
+        if fifo:
+            at = max(env.now, send_free_at[0])
+            send_free_at[0] = at + 1.0 / cfg.fifo_send_tps
+            if at > env.now + 1e-12:
+                counters["throttled_sends"] += 1
+                env.timeout(at - env.now).callbacks.append(lambda _e: accept(c))
+                return
+        accept(c)
+
+    def producer():
+        last = 0.0
+        for i in range(n):
+            yield env.timeout(sends[i] - last)
+            last = sends[i]
+            send(i, resend=False)
+            if retried[i]:
+                env.timeout(cfg.producer_retry_delay_s).callbacks.append(
+                    lambda _e, i=i: send(i, resend=True))
+
+    def consumer():
+        vt = cfg.visibility_timeout_s
+        while True:
+            batch = broker.receive_now()
+            if batch:
+                at = env.now
+            else:
+                batch, at = yield broker.wait(env.now)
+                if at > env.now:
+                    yield env.timeout(at - env.now)
+            deadline = at + vt
+            latency = cfg.request_latency_s
+            crashed = False
+            blocked_group = None
+            for c in batch:
+                m = c.msg
+                if fifo and blocked_group == c.group:
+                    # Keep the group's order: after a failure the rest of its batch waits.
+                    broker.env.timeout(max(deadline - env.now, 0)).callbacks.append(
+                        lambda _e, c=c, r=c.receipt: broker.reappear(c, r))
+                    continue
+                k = attempts[m]
+                attempts[m] += 1
+                if c.receives > 1:
+                    counters["redeliveries"] += 1
+                if k == 0:
+                    s, fault, crash = service_first[m], fault_first[m], crash_first[m]
+                else:
+                    s = float(_service_times(cfg, retry_service, 1)[0])
+                    fault, crash = retry_fault.random(), retry_crash.random()
+                s += latency
+                latency = 0.0
+                if crash < cfg.crash_rate:
+                    crashed = True
+                    counters["crashes"] += 1
+                    s *= crash / cfg.crash_rate  # dies part-way through
+                ok = not crashed and not poison[m] and fault >= cfg.failure_rate
+                finish = env.now + s
+                if not ok or finish > deadline:
+                    # No delete arrives before the deadline: the message shows up again.
+                    env.timeout(max(deadline - env.now, 0)).callbacks.append(
+                        lambda _e, c=c, r=c.receipt: broker.reappear(c, r))
+                receipt = c.receipt
+                yield env.timeout(s)
+                counters["busy_s"] += s
+                if crashed:
+                    for rest in batch[batch.index(c) + 1:]:
+                        env.timeout(max(deadline - env.now, 0)).callbacks.append(
+                            lambda _e, c=rest, r=rest.receipt: broker.reappear(c, r))
+                    break
+                if not ok:
+                    counters["failures"] += 1
+                    blocked_group = c.group
+                    continue
+                if side_effects[m] and cfg.idempotent_consumer:
+                    counters["duplicates_skipped"] += 1
+                else:
+                    side_effects[m] += 1
+                if np.isnan(first_done[m]):
+                    first_done[m] = env.now
+                counters["delete_calls"] += 1
+                broker.delete(c, receipt)
+            if crashed:
+                yield env.timeout(cfg.consumer_restart_s)
+
+    samples: list[tuple] = []
+
+    def monitor():
+        step = cfg.sample_every_s
+        while True:
+            samples.append((env.now, broker.visible_count, broker.in_flight_count,
+                            broker.oldest_age(), broker.dlq_count))
+            yield env.timeout(step)
+
+    env.process(producer())
+    for _ in range(cfg.consumers):
+        env.process(consumer())
+    env.process(monitor())
+    outcome = run_within_budget(env, cfg.horizon_s, budget or RunBudget())
+    broker.close(env.now)
+    return _result(cfg, seed, broker, outcome, sends, group_of, poison, first_done,
+                   side_effects, attempts, counters, samples)
+
+
+def _result(cfg, seed, broker, outcome, sends, group_of, poison, first_done, side_effects,
+            attempts, counters, samples) -> QueueResult:
+    n = len(sends)
+    states = np.zeros((n, len(STATE_NAMES)), dtype=np.int64)
+    end = outcome.sim_time_s
+    expired_late = 0
+    for c in broker.copies:
+        st = c.state
+        if st in (VISIBLE, DELAYED) and end - c.sent_s > cfg.retention_period_s:
+            st = EXPIRED  # SQS would have deleted it by now
+            expired_late += 1
+        states[c.msg, st] += 1
+
+    delivered = ~np.isnan(first_done)
+    dead = states[:, DEAD_LETTERED] > 0
+    expired = states[:, EXPIRED] > 0
+    outcome_col = np.where(delivered, "delivered",
+                           np.where(dead, "dead_lettered", np.where(expired, "expired", "queued")))
+    latency = first_done - sends
+    dlq_at = np.array([broker.dead_lettered_at.get(i, np.nan) for i in range(n)])
+    messages = pd.DataFrame({
+        "sent_s": sends,
+        "group": group_of,
+        "poison": poison,
+        "attempts": attempts,
+        "first_done_s": first_done,
+        "latency_s": latency,
+        "side_effects": side_effects,
+        "dead_lettered_s": dlq_at,
+        "outcome": pd.Categorical(outcome_col, categories=OUTCOMES),
+    })
+    messages.index.name = "message"
+    ts = pd.DataFrame(samples, columns=["time_s", "visible", "in_flight", "oldest_age_s", "dlq_depth"])
+
+    horizon = max(end, 1e-9)
+    billed = cfg.billed_requests_per_call
+    requests = (counters["send_calls"] + counters["delete_calls"]) * billed + broker.receive_calls
+    request_cost = requests / 1e6 * cfg.price_per_million_requests_usd
+    consumer_cost = cfg.consumers * horizon / HOUR_S * cfg.consumer_cost_per_hour_usd
+    done_lat = latency[delivered]
+    pct = percentiles(done_lat, (50, 95, 99))
+    duplicates = int(np.clip(side_effects - 1, 0, None).sum())
+    counts = {name: int((outcome_col == name).sum()) for name in OUTCOMES}
+    poison_dlq = dlq_at[poison] - sends[poison]
+    summary = pd.Series({
+        "messages_sent": n,
+        "delivered": counts["delivered"],
+        "dead_lettered": counts["dead_lettered"],
+        "expired": counts["expired"],
+        "still_queued": counts["queued"],
+        "lost": 0,
+        "throughput_per_s": counts["delivered"] / horizon,
+        "latency_mean_s": float(done_lat.mean()) if done_lat.size else float("nan"),
+        "latency_p50_s": pct["p50"],
+        "latency_p95_s": pct["p95"],
+        "latency_p99_s": pct["p99"],
+        "latency_max_s": float(done_lat.max()) if done_lat.size else float("nan"),
+        "duplicates_processed": duplicates,
+        "duplicate_rate": duplicates / max(counts["delivered"], 1),
+        "duplicates_skipped": counters["duplicates_skipped"],
+        "redeliveries": counters["redeliveries"],
+        "failures": counters["failures"],
+        "consumer_crashes": counters["crashes"],
+        "max_visible": int(ts["visible"].max()) if len(ts) else 0,
+        "max_oldest_age_s": float(ts["oldest_age_s"].max()) if len(ts) else 0.0,
+        "dlq_time_to_first_s": float(np.nanmin(dlq_at)) if np.isfinite(dlq_at).any() else float("nan"),
+        "poison_time_to_dlq_max_s": float(np.nanmax(poison_dlq)) if np.isfinite(poison_dlq).any() else float("nan"),
+        "throttled_sends": counters["throttled_sends"],
+        "deduplicated_sends": counters["deduplicated_sends"],
+        "receive_calls": broker.receive_calls,
+        "empty_receives": broker.empty_receives,
+        "requests": requests,
+        "request_cost_usd": request_cost,
+        "consumer_cost_usd": consumer_cost,
+        "cost_usd": request_cost + consumer_cost,
+        "cost_per_day_usd": (request_cost + consumer_cost) * 86400.0 / horizon,
+        "consumer_utilisation": counters["busy_s"] / (cfg.consumers * horizon),
+        "truncated": outcome.truncated,
+    })
+    live_visible = sum(1 for c in broker.copies if c.state == VISIBLE)
+    live_flight = sum(1 for c in broker.copies if c.state == IN_FLIGHT)
+    invariants = {
+        "every message sent is delivered, dead-lettered, expired or still queued":
+            bool((delivered | (states[:, [DEAD_LETTERED, EXPIRED, *LIVE]].sum(axis=1) > 0)).all()),
+        "visible count matches the messages marked visible": live_visible == broker.visible_count,
+        "in-flight count matches the messages marked in flight": live_flight == broker.in_flight_count,
+        "dead-letter count matches the messages marked dead-lettered":
+            int(states[:, DEAD_LETTERED].sum()) == broker.dlq_count,
+        "a delivered message had a successful side effect": bool((side_effects[delivered] > 0).all()),
+        "no message succeeded without being received": bool((attempts[delivered] > 0).all()),
+    }
+    return QueueResult(cfg, seed, summary, ts, messages, outcome, invariants)

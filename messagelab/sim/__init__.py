@@ -1,0 +1,22 @@
+"""Shared simulation helpers: random streams, run budgets, statistics, queueing theory."""
+
+from messagelab.sim.budget import RunBudget, RunOutcome, run
+from messagelab.sim.stats import Estimate, batch_means_ci, mean_ci, percentiles, replicate
+from messagelab.sim.streams import stream, streams
+from messagelab.sim.validation import ConfigError, check_choice, check_number
+
+__all__ = [
+    "ConfigError",
+    "Estimate",
+    "RunBudget",
+    "RunOutcome",
+    "batch_means_ci",
+    "check_choice",
+    "check_number",
+    "mean_ci",
+    "percentiles",
+    "replicate",
+    "run",
+    "stream",
+    "streams",
+]

@@ -1,0 +1,53 @@
+"""Configuration errors that say what is wrong: the field, the value, what is allowed."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+
+class ConfigError(ValueError):
+    """A configuration value outside what the modelled system allows.
+
+    >>> raise ConfigError("visibility_timeout_s", -1, "0 to 43200 (12 h)")
+    Traceback (most recent call last):
+    ...
+    messagelab.sim.validation.ConfigError: visibility_timeout_s = -1 is not allowed: expected 0 to 43200 (12 h)
+    """
+
+    def __init__(self, field: str, value: Any, allowed: str, why: str = "") -> None:
+        self.field, self.value, self.allowed, self.why = field, value, allowed, why
+        message = f"{field} = {value!r} is not allowed: expected {allowed}"
+        if why:
+            message += f" ({why})"
+        super().__init__(message)
+
+
+def check_number(
+    field: str,
+    value: Any,
+    low: float,
+    high: float,
+    *,
+    integer: bool = False,
+    low_open: bool = False,
+    unit: str = "",
+    why: str = "",
+) -> None:
+    """Raise ConfigError unless ``low <= value <= high`` (``low < value`` if ``low_open``)."""
+    kind = "a whole number" if integer else "a number"
+    allowed = f"{kind} {'>' if low_open else '≥'} {low:g} and ≤ {high:g}" + (f" {unit}" if unit else "")
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(field, value, allowed, why)
+    if integer and not float(value).is_integer():
+        raise ConfigError(field, value, allowed, why)
+    if not math.isfinite(value) or value > high or value < low or (low_open and value == low):
+        raise ConfigError(field, value, allowed, why)
+
+
+def check_choice(field: str, value: Any, choices: Iterable[Any], why: str = "") -> None:
+    """Raise ConfigError unless ``value`` is one of ``choices``."""
+    choices = tuple(choices)
+    if value not in choices:
+        raise ConfigError(field, value, "one of " + ", ".join(repr(c) for c in choices), why)
