@@ -44,6 +44,14 @@ class QueueConfig:
     Workload: Poisson arrivals at ``arrival_rate_per_s``, multiplied by ``spike_multiplier``
     between ``spike_start_s`` and ``spike_start_s + spike_duration_s``; producers send for
     ``duration_s`` and consumers keep working for ``drain_s`` more.
+
+    Faults: each processing attempt fails with ``failure_rate`` (transient: a retry may
+    succeed); a ``poison_rate`` fraction of messages always fails; a consumer dies part-way
+    through a message with ``crash_rate`` and is back after ``consumer_restart_s``; a
+    downstream dependency is ``slowdown_factor`` times slower between ``slowdown_start_s``
+    and ``slowdown_start_s + slowdown_duration_s``; producers resend a message whose
+    acknowledgement they missed with ``producer_retry_rate``, after ``producer_retry_delay_s``;
+    a standard queue delivers an extra copy with ``duplicate_delivery_rate``.
     """
 
     # --- workload -----------------------------------------------------------------------
@@ -62,6 +70,9 @@ class QueueConfig:
     poison_rate: float = 0.0
     crash_rate: float = 0.0
     consumer_restart_s: float = 30.0
+    slowdown_factor: float = 1.0
+    slowdown_start_s: float = 0.0
+    slowdown_duration_s: float = 0.0
     producer_retry_rate: float = 0.0
     producer_retry_delay_s: float = 1.0
     duplicate_delivery_rate: float = 0.0
@@ -147,6 +158,9 @@ def _validate(c: QueueConfig) -> None:
         check_number(name, getattr(c, name), 0, 1, unit="(a probability)")
     check_number("failure_rate", c.failure_rate, 0, 0.95, unit="(above 0.95 nothing ever succeeds)")
     check_number("crash_rate", c.crash_rate, 0, 0.5, unit="(per message processed)")
+    check_number("slowdown_factor", c.slowdown_factor, 1, 100)
+    check_number("slowdown_start_s", c.slowdown_start_s, 0, c.duration_s + c.drain_s, unit="s")
+    check_number("slowdown_duration_s", c.slowdown_duration_s, 0, c.duration_s + c.drain_s, unit="s")
     check_number("consumer_restart_s", c.consumer_restart_s, 0, HOUR_S, unit="s")
     check_number("producer_retry_delay_s", c.producer_retry_delay_s, 0, HOUR_S, unit="s")
     check_choice("queue_type", c.queue_type, ("standard", "fifo"))

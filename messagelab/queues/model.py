@@ -284,7 +284,8 @@ class _Broker:
         return self.env.now - heap[0][0] if heap else 0.0
 
 
-def _service_times(cfg: QueueConfig, rng: np.random.Generator, n: int) -> np.ndarray:
+def service_times(cfg: QueueConfig, rng: np.random.Generator, n: int) -> np.ndarray:
+    """``n`` processing times (s) drawn from the configured distribution and mean."""
     mean = cfg.processing_time_mean_s
     if cfg.processing_time_distribution == "deterministic" or (
         cfg.processing_time_distribution == "lognormal" and cfg.processing_time_cv == 0
@@ -333,7 +334,7 @@ def simulate(config: QueueConfig, *, seed: int = 0, budget: RunBudget | None = N
     group_of = rng["groups"].integers(0, cfg.message_groups, n) if cfg.queue_type == "fifo" else np.zeros(n, int)
     poison = rng["poison"].random(n) < cfg.poison_rate
     retried = rng["producer_retries"].random(n) < cfg.producer_retry_rate
-    service_first = _service_times(cfg, rng["service"], n)
+    service_first = service_times(cfg, rng["service"], n)
     fault_first = rng["faults"].random(n)
     crash_first = rng["crashes"].random(n)
     retry_service, retry_fault, retry_crash = rng["service"], rng["faults"], rng["crashes"]
@@ -382,6 +383,9 @@ def simulate(config: QueueConfig, *, seed: int = 0, budget: RunBudget | None = N
                 env.timeout(cfg.producer_retry_delay_s).callbacks.append(
                     lambda _e, i=i: send(i, resend=True))
 
+    slow_from = cfg.slowdown_start_s
+    slow_until = slow_from + cfg.slowdown_duration_s
+
     def consumer():
         vt = cfg.visibility_timeout_s
         while True:
@@ -410,8 +414,10 @@ def simulate(config: QueueConfig, *, seed: int = 0, budget: RunBudget | None = N
                 if k == 0:
                     s, fault, crash = service_first[m], fault_first[m], crash_first[m]
                 else:
-                    s = float(_service_times(cfg, retry_service, 1)[0])
+                    s = float(service_times(cfg, retry_service, 1)[0])
                     fault, crash = retry_fault.random(), retry_crash.random()
+                if slow_from <= env.now < slow_until:
+                    s *= cfg.slowdown_factor
                 s += latency
                 latency = 0.0
                 if crash < cfg.crash_rate:

@@ -1,0 +1,172 @@
+"""Checks for Exercise 01, Message Queue Implementation Strategy (ShopFast Black Friday)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from messagelab.grading.core import (
+    Evaluation,
+    check_between,
+    check_close,
+    config_from,
+    design_changes,
+    evaluate,
+    plain_number,
+    require,
+)
+from messagelab.queues.model import service_times, simulate
+from messagelab.queues.monitoring import METRICS, Alarm, breach_time_s
+from messagelab.queues.scenarios import BLACK_FRIDAY, DESIGN_FIELDS
+from messagelab.sim.streams import stream
+from messagelab.sim.validation import ConfigError
+
+SCENARIO = BLACK_FRIDAY
+UTILISATION_CAP = 0.70
+VISIBLE_SEEDS = (0, 1, 2)
+TRACE_SIZE = 20_000
+
+
+def peak_rate_per_s() -> float:
+    return SCENARIO.config.peak_arrival_rate_per_s
+
+
+def consumer_time_per_order_s() -> float:
+    """Mean consumer time one order takes: processing plus the receive round trip."""
+    return SCENARIO.config.processing_time_mean_s + SCENARIO.config.request_latency_s
+
+
+def processing_trace(size: int = TRACE_SIZE, seed: int = 2024) -> pd.Series:
+    """Processing times (s) measured on last year's orders: the data to size timeouts from."""
+    times = service_times(SCENARIO.config, stream(seed, "trace"), size)
+    return pd.Series(np.round(times, 4), name="processing_time_s")
+
+
+def _trace_quantile(q: float) -> float:
+    return float(processing_trace().quantile(q))
+
+
+# --- capacity ------------------------------------------------------------------------------
+def check_busy_consumers(value: Any) -> None:
+    """Little's law at the peak: busy consumers L = λ W."""
+    expected = peak_rate_per_s() * consumer_time_per_order_s()
+    check_close("busy_consumers_at_peak", value, expected, 0.02,
+                hint="Little's law: L = λ × W, with λ in orders per second and W the consumer "
+                     "time one order takes in seconds.")
+
+
+def check_consumers_needed(value: Any) -> None:
+    """The fewest consumers keeping peak utilisation at or below the cap."""
+    busy = peak_rate_per_s() * consumer_time_per_order_s()
+    expected = math.ceil(busy / UTILISATION_CAP - 1e-9)
+    x = plain_number("consumers_needed", value)
+    if x != expected:
+        raise AssertionError(
+            f"consumers_needed = {x:g} is not the fewest whole number of consumers that keeps "
+            f"utilisation (busy ÷ consumers) at or below {UTILISATION_CAP:.0%}."
+            + (" Round up, not to the nearest." if x == expected - 1 else "")
+        )
+
+
+# --- visibility timeout ---------------------------------------------------------------------
+def visibility_timeout_range_s() -> tuple[float, float]:
+    """Long enough for 99.9% of orders; short enough to retry within the latency target."""
+    return _trace_quantile(0.999), SCENARIO.latency_target_s
+
+
+def check_visibility_timeout(value: Any) -> None:
+    low, high = visibility_timeout_range_s()
+    check_between("visibility_timeout_s", value, low, high,
+                  hint="Read it off the processing-time trace: it must outlast nearly every "
+                       "order's processing, yet a failed order waits this long before its retry.")
+
+
+# --- the full design ------------------------------------------------------------------------
+def design_config(design: Any, **scenario_changes: Any):
+    changes = design_changes(design, DESIGN_FIELDS)
+    return config_from(SCENARIO.config.replace(**scenario_changes), changes)
+
+
+def evaluate_design(design: Any, seeds=VISIBLE_SEEDS, **scenario_changes: Any) -> Evaluation:
+    """Run the design through the Black Friday scenario under ``seeds``."""
+    return evaluate(simulate, design_config(design, **scenario_changes), SCENARIO.targets, seeds)
+
+
+def check_design(design: Any, seeds=VISIBLE_SEEDS) -> None:
+    require(evaluate_design(design, seeds))
+
+
+def check_design_poison_burst(design: Any, seeds=(5, 6)) -> None:
+    """A bad upstream deploy makes 1 order in 20 malformed: nothing else may be lost."""
+    ev = evaluate(simulate, design_config(design, **SCENARIO.poison_burst),
+                  [t for t in SCENARIO.targets if t.metric != "cost_per_day_usd"], seeds)
+    if not ev.passed:
+        raise AssertionError("During a burst of malformed orders: " + ev.explain())
+
+
+# --- monitoring -----------------------------------------------------------------------------
+def _alarms(alarms: Any) -> list[Alarm]:
+    if type(alarms) is not list or not alarms:
+        raise AssertionError("alarms must be a non-empty list of dicts")
+    try:
+        return [Alarm.from_dict(a) for a in alarms]
+    except ConfigError as e:
+        raise AssertionError(f"an alarm is not valid: {e}. Metrics: {', '.join(METRICS)}") from None
+
+
+def monitoring_report(alarms: Any, design: Any, seed: int = 0) -> pd.DataFrame:
+    """When each alarm fires on a normal Black Friday and on one with an unforecast surge."""
+    checked = _alarms(alarms)
+    normal = simulate(design_config(design), seed=seed)
+    incident = simulate(design_config(design, **SCENARIO.incident), seed=seed)
+    breach = breach_time_s(incident.messages, SCENARIO.latency_target_s, incident.outcome.sim_time_s)
+    first_dead = normal.summary["dlq_time_to_first_s"]
+    rows = []
+    for a in checked:
+        rows.append({
+            "alarm": f"{a.metric} > {a.threshold:g} for {a.periods} period(s)",
+            "metric": a.metric,
+            "normal day fires at s": a.first_alarm_s(normal.timeseries),
+            "incident fires at s": a.first_alarm_s(incident.timeseries),
+            "incident breach at s": breach,
+            "first dead letter at s": first_dead,
+        })
+    return pd.DataFrame(rows)
+
+
+def check_monitoring(alarms: Any, design: Any, seed: int = 0) -> None:
+    """A page before customers notice, no page for an expected spike, and DLQ visibility."""
+    table = monitoring_report(alarms, design, seed)
+    dlq = table[table["metric"].str.startswith("DLQ.")]
+    flow = table[~table["metric"].str.startswith("DLQ.")]
+    problems = []
+    if flow.empty:
+        problems.append("no alarm watches the main queue (age or depth of its messages)")
+    else:
+        false_pages = flow[flow["normal day fires at s"].notna()]
+        if len(false_pages):
+            problems.append("these alarms page on a normal Black Friday that the design handles: "
+                            + "; ".join(false_pages["alarm"]))
+        fired = flow["incident fires at s"]
+        breach = float(table["incident breach at s"].iloc[0])
+        end = SCENARIO.config.spike_start_s + SCENARIO.config.spike_duration_s
+        if fired.isna().all():
+            problems.append("no alarm fires during the unforecast surge")
+        elif not math.isnan(breach) and not (fired <= breach).any():
+            problems.append(f"the first order is late at {breach:.0f} s, but the earliest alarm "
+                            f"fires at {fired.min():.0f} s: customers notice before you do")
+        elif math.isnan(breach) and not (fired <= end).any():
+            problems.append("no alarm fires while the incident lasts")
+    first_dead = float(table["first dead letter at s"].iloc[0])
+    if dlq.empty:
+        problems.append("no alarm watches the dead-letter queue")
+    elif not math.isnan(first_dead):
+        fired = dlq["normal day fires at s"]
+        if not (fired <= first_dead + 2 * SCENARIO.config.sample_every_s).any():
+            problems.append(f"an order reaches the DLQ at {first_dead:.0f} s but no DLQ alarm "
+                            "fires within two periods")
+    if problems:
+        raise AssertionError("The monitoring design falls short:\n- " + "\n- ".join(problems))
