@@ -1,0 +1,136 @@
+"""nbgrader settings for the course "Messaging and Event-Driven Systems".
+
+nbgrader reads this file from the folder it is started in, so run nbgrader (and
+`make lab`) from the repository root. Every path below is relative to this file, so a
+copy of it in another folder (a grading machine, a test's temporary course) describes
+the course in that folder, with no edits.
+"""
+
+from pathlib import Path
+
+c = get_config()  # noqa: F821  (provided by traitlets when nbgrader loads this file)
+
+# ---------------------------------------------------------------------------
+# Course and folders
+# ---------------------------------------------------------------------------
+
+# The id students and the exchange know the course by. It also names the course in
+# the formgrader and in exported grades.
+c.CourseDirectory.course_id = "messaging-eda"
+
+# The course root is the folder holding this file: source/, release/, submitted/,
+# autograded/, feedback/ and gradebook.db all live beside it.
+c.CourseDirectory.root = str(Path(__file__).resolve().parent)
+
+# The gradebook defaults to sqlite:///<root>/gradebook.db. It holds the hidden tests and
+# every grade, so it is never committed (see .gitignore). Several graders working at
+# once need a server database instead, for example:
+# c.CourseDirectory.db_url = "postgresql://nbgrader@db.example.edu/messaging_eda"
+
+# Files that are never copied into a release or collected from a student.
+c.CourseDirectory.ignore = [
+    ".ipynb_checkpoints",
+    "*.pyc",
+    "__pycache__",
+    "feedback",
+    ".DS_Store",
+    "gradebook.db",
+]
+
+# A submission larger than this (kB per file) is skipped when collecting, so a student
+# who saves a huge dataframe output cannot stall the class's grading.
+c.CourseDirectory.max_file_size = 10_000
+
+# ---------------------------------------------------------------------------
+# Generating the student release (nbgrader generate_assignment)
+# ---------------------------------------------------------------------------
+
+# What replaces a solution region (### BEGIN SOLUTION … ### END SOLUTION) in a code
+# cell: running an unanswered cell fails loudly instead of silently passing.
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+
+# What replaces the body of a written-answer (markdown) cell.
+c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+
+# A solution region in a cell that is not marked as a solution cell is an authoring
+# mistake: fail the generation rather than leak or mangle the cell.
+c.ClearSolutions.enforce_metadata = True
+
+# Released notebooks carry no outputs: outputs of the instructor's run would give
+# answers away, and they would make the committed release change on every run.
+c.ClearOutput.enabled = True
+c.ClearOutput.remove_metadata_fields = ["collapsed", "scrolled", "ExecuteTime"]
+
+# Cells the student must not change are locked in the release (non-deletable, and
+# non-editable unless they hold the student's answer). Autograding then restores any
+# locked or graded cell a student changed anyway, from the copy kept in the gradebook.
+c.LockCells.lock_solution_cells = True
+c.LockCells.lock_grade_cells = True
+c.LockCells.lock_readonly_cells = True
+c.LockCells.lock_all_cells = False
+
+# ---------------------------------------------------------------------------
+# Autograding (nbgrader autograde)
+# ---------------------------------------------------------------------------
+
+# A grade cell the student deleted comes back from the gradebook (with a note saying
+# so) and is graded, instead of silently costing nothing or breaking the batch.
+c.OverwriteCells.add_missing_cells = True
+
+# Seconds each cell may run. Test cells are designed to finish in a few seconds; a
+# looping or pathological submission times out, scores 0 on that cell, and grading
+# of the rest of the notebook and of the class goes on.
+c.Execute.timeout = 60
+
+# Interrupt a timed-out cell rather than killing the kernel, so the cells after it
+# still run and score.
+c.Execute.interrupt_on_timeout = True
+
+# Kernel start-up is the flakiest part of a long batch on a busy hub: try once more.
+c.Execute.execute_retries = 1
+
+# A test cell scores 0 when it writes anything to stderr. The course's test cells print
+# nothing there, but a library may emit harmless warnings we do not control (a
+# deprecation in a dependency, a tqdm-style progress bar). Drop those outputs before
+# scoring so they never cost a student points. Anything else on stderr still fails.
+c.IgnorePattern.enabled = True
+c.IgnorePattern.pattern = (
+    r"^(?:[^\n]*(?:DeprecationWarning|PendingDeprecationWarning|FutureWarning)"
+    r"[^\n]*\n(?:[ \t][^\n]*\n)*)+\Z"
+)
+
+# Keep graded notebooks readable in the formgrader when a submission prints in a loop.
+c.LimitOutput.max_lines = 1000
+c.LimitOutput.max_traceback = 100
+
+# Create a student in the gradebook the first time their submission is graded.
+c.Autograde.create_student = True
+
+# Late submissions lose no points automatically; the instructor decides in the
+# formgrader. (nbgrader's other choice is a plugin that subtracts points per hour.)
+# c.LateSubmissionPlugin.penalty_method = "none"
+
+# ---------------------------------------------------------------------------
+# Feedback and grade export
+# ---------------------------------------------------------------------------
+
+# `nbgrader export` (make grades) writes grades.csv in the folder it runs in (the course
+# root); `--to=FILE` picks another file. The CSV holds raw scores per assignment; the
+# criterion weights and letter grades (A-F) are defined in messagelab.course.
+
+# ---------------------------------------------------------------------------
+# Exchange (releasing and collecting on a shared JupyterHub)
+# ---------------------------------------------------------------------------
+# On a laptop nothing is exchanged: students open release/ directly. On a JupyterHub
+# with nbgrader's default exchange, uncomment and adapt:
+#
+# c.Exchange.root = "/srv/nbgrader/exchange"   # a folder every user can read and write
+# c.Exchange.path_includes_course = True       # several courses share one exchange
+# c.Exchange.timezone = "UTC"                  # timestamps on submissions
+# c.CourseDirectory.groupshared = True         # several instructors share this course dir
+#
+# Students also need the course id in their own nbgrader_config.py:
+# c.CourseDirectory.course_id = "messaging-eda"
+#
+# On Kubernetes hubs every user is "jovyan", so the default exchange cannot tell
+# students apart: use a shared RWX volume per user or a REST exchange instead.
