@@ -25,7 +25,7 @@ from messagelab.sim.streams import stream
 from messagelab.sim.validation import ConfigError
 
 SCENARIO = BLACK_FRIDAY
-UTILISATION_CAP = 0.70
+UTILISATION_CAP = 0.75
 VISIBLE_SEEDS = (0, 1, 2)
 TRACE_SIZE = 20_000
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import pandas as pd
+
 from messagelab.grading.core import Target
 from messagelab.queues.config import QueueConfig
 
@@ -31,6 +33,30 @@ class QueueScenario:
     latency_target_s: float
     incident: dict = field(default_factory=dict)
     poison_burst: dict = field(default_factory=dict)
+
+    def targets_frame(self) -> pd.DataFrame:
+        """The business targets as a table."""
+        return pd.DataFrame(
+            {"target": [t.describe() for t in self.targets], "metric": [t.metric for t in self.targets]}
+        ).set_index("target")
+
+    def workload_frame(self) -> pd.DataFrame:
+        """The facts of the workload a design must survive."""
+        c = self.config
+        rows = [
+            ("normal order rate", f"{c.arrival_rate_per_s:g} orders/s"),
+            ("Black Friday peak", f"{c.peak_arrival_rate_per_s:g} orders/s for {c.spike_duration_s:g} s "
+                                  f"(from t = {c.spike_start_s:g} s)"),
+            ("processing time per order", f"{c.processing_time_distribution}, mean {c.processing_time_mean_s:g} s, "
+                                          f"coefficient of variation {c.processing_time_cv:g}"),
+            ("API round trip", f"{c.request_latency_s * 1000:g} ms"),
+            ("transient failures (payment gateway)", f"{c.failure_rate:.0%} of attempts"),
+            ("malformed (poison) orders", f"{c.poison_rate:.1%} of orders"),
+            ("consumer crashes", f"{c.crash_rate:.1%} of orders, back after {c.consumer_restart_s:g} s"),
+            ("producer resends (missed acknowledgement)", f"{c.producer_retry_rate:.0%} of orders"),
+            ("simulated window", f"{c.duration_s:g} s of orders + {c.drain_s:g} s to drain"),
+        ]
+        return pd.DataFrame(rows, columns=["fact", "value"]).set_index("fact")
 
 
 #: ShopFast's order pipeline on Black Friday, time compressed: one minute of normal

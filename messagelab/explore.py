@@ -1,0 +1,121 @@
+"""The explorer pattern shared by every domain: controls → config → simulate → one figure.
+
+An explorer owns a set of ipywidgets controls (``continuous_update=False``), one plotly
+``FigureWidget`` updated inside ``batch_update`` and an HTML summary that states in words
+what the figure shows. A setting the model rejects is shown as the ConfigError's message,
+never as a traceback. While nbgrader grades a notebook (``NBGRADER_EXECUTION`` is set) an
+explorer builds no user interface at all.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import time
+from typing import Any
+
+import ipywidgets as widgets
+import plotly.graph_objects as go
+
+from messagelab.sim.validation import ConfigError
+
+
+def grading() -> bool:
+    """True while nbgrader executes the notebook (autograde or validate)."""
+    return bool(os.environ.get("NBGRADER_EXECUTION"))
+
+
+class Explorer:
+    """Base class: subclasses define ``controls``, ``make_figure``, ``compute`` and ``draw``."""
+
+    title = ""
+
+    def __init__(self) -> None:
+        self.controls: dict[str, widgets.Widget] = self.make_controls()
+        self.figure: go.FigureWidget = self.make_figure()
+        self.summary = widgets.HTML()
+        self.last_update_ms = float("nan")
+        self.last_result: Any = None
+        for control in self.controls.values():
+            control.observe(self._on_change, names="value")
+        self.update()
+
+    # --- to override ------------------------------------------------------------------------
+    def make_controls(self) -> dict[str, widgets.Widget]:
+        raise NotImplementedError
+
+    def make_figure(self) -> go.FigureWidget:
+        raise NotImplementedError
+
+    def compute(self, values: dict[str, Any]) -> Any:
+        raise NotImplementedError
+
+    def draw(self, result: Any) -> str:
+        """Update ``self.figure`` (inside a batch update) and return the summary's HTML."""
+        raise NotImplementedError
+
+    # --- machinery --------------------------------------------------------------------------
+    @property
+    def values(self) -> dict[str, Any]:
+        return {name: control.value for name, control in self.controls.items()}
+
+    def set(self, **values: Any) -> None:
+        """Move controls programmatically (as a student would), updating once."""
+        with self.hold():
+            for name, value in values.items():
+                self.controls[name].value = value
+        self.update()
+
+    def hold(self):
+        self._holding = True
+        explorer = self
+
+        class _Hold:
+            def __enter__(self):
+                return explorer
+
+            def __exit__(self, *exc):
+                explorer._holding = False
+
+        return _Hold()
+
+    def _on_change(self, _change: dict) -> None:
+        if not getattr(self, "_holding", False):
+            self.update()
+
+    def update(self) -> None:
+        start = time.perf_counter()
+        try:
+            result = self.compute(self.values)
+        except ConfigError as e:
+            self.summary.value = f"<p style='color:#b00020'><b>Not a valid setting:</b> {html.escape(str(e))}</p>"
+            self.last_update_ms = (time.perf_counter() - start) * 1000
+            return
+        with self.figure.batch_update():
+            text = self.draw(result)
+        self.last_result = result
+        self.summary.value = text
+        self.last_update_ms = (time.perf_counter() - start) * 1000
+
+    def widget(self) -> widgets.Widget:
+        boxes = list(self.controls.values())
+        rows = [widgets.HBox(boxes[i:i + 3]) for i in range(0, len(boxes), 3)]
+        head = [widgets.HTML(f"<h4>{html.escape(self.title)}</h4>")] if self.title else []
+        return widgets.VBox([*head, *rows, self.figure, self.summary])
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        if grading():
+            print(f"({self.title or 'Explorer'}: not drawn while the notebook is graded.)")
+            return
+        display(self.widget())
+
+
+def slider(kind: str, description: str, value: float, low: float, high: float, step: float,
+           **kw: Any) -> widgets.Widget:
+    """A labelled slider that updates on release (``continuous_update=False``)."""
+    cls = {"int": widgets.IntSlider, "float": widgets.FloatSlider}[kind]
+    return cls(value=value, min=low, max=high, step=step, description=description,
+               continuous_update=False, style={"description_width": "initial"},
+               layout=widgets.Layout(width="32%"), **kw)
