@@ -1,0 +1,334 @@
+"""An explorer works in a real browser: moving its slider redraws its chart.
+
+JupyterLab runs on a free local port with its own config, data and runtime folders (so
+nothing on the machine leaks in) and the course environment's Python as kernel.
+Headless Chromium opens a notebook, runs every cell, presses ArrowRight on the first
+slider and waits until the plotly chart's data change. Screenshots of the explorer
+before and after go to build/screenshots/ (and, when a check fails, a screenshot of the
+page and the server's log).
+
+Chromium comes from Debian (`apt-get install chromium`, as .ci/run does); without it the
+test is skipped on a laptop and fails in CI.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from nbchecks import FIXTURES, ROOT
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOTS = ROOT / "build" / "screenshots"
+IN_CI = bool(os.environ.get("CI"))
+
+SERVER_START_S = 90
+NOTEBOOK_OPEN_S = 90
+RUN_ALL_S = 180
+SLIDER_UPDATE_S = 30
+ARROW_PRESSES = 3
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    folder: Path  # copied whole, so files beside the notebook come along
+    notebook: str
+
+
+CASES = [
+    pytest.param(Case("fixture", FIXTURES, "browser_demo.ipynb"), id="fixture"),
+    pytest.param(
+        Case(
+            "ex01",
+            ROOT / "release" / "ex01-message-queues",
+            "ex01-message-queues.ipynb",
+        ),
+        id="ex01-message-queues",
+    ),
+]
+
+
+def require(condition: bool, reason: str) -> None:
+    """Skip when something the test needs is missing on a laptop; fail when it is in CI."""
+    if not condition:
+        if IN_CI:
+            pytest.fail(f"{reason} (required when CI is set)")
+        pytest.skip(reason)
+
+
+# ---------------------------------------------------------------------------
+# JupyterLab, isolated
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class Lab:
+    url: str
+    token: str
+    root: Path
+    log: Path
+    process: subprocess.Popen
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def write_json(path: Path, data: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=1))
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Path:
+    require(CHROMIUM.exists(), f"{CHROMIUM} is missing (apt-get install chromium)")
+    return CHROMIUM
+
+
+@pytest.fixture(scope="module")
+def lab(chromium: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    home = tmp_path_factory.mktemp("jupyter")
+    config, data, runtime, served = (home / d for d in ("config", "data", "runtime", "served"))
+    for folder in (config, data, runtime, served):
+        folder.mkdir()
+    # The news popup would cover the page; update checks need the network.
+    settings = config / "lab/user-settings/@jupyterlab/apputils-extension"
+    write_json(
+        settings / "notification.jupyterlab-settings",
+        {"fetchNews": "false", "checkForUpdates": False},
+    )
+    # The kernel is this environment's Python, where messagelab is installed.
+    write_json(
+        data / "kernels/python3/kernel.json",
+        {
+            "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+            "display_name": "Python 3 (course)",
+            "language": "python",
+        },
+    )
+    env = dict(
+        os.environ,
+        JUPYTER_CONFIG_DIR=str(config),
+        JUPYTER_DATA_DIR=str(data),
+        JUPYTER_RUNTIME_DIR=str(runtime),
+        PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
+    )
+    env.pop("NBGRADER_EXECUTION", None)
+    port, token = free_port(), secrets.token_hex(16)
+    command = [
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        "--no-browser",
+        f"--port={port}",
+        "--ServerApp.port_retries=0",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.root_dir={served}",
+        f"--IdentityProvider.token={token}",
+        "--LabApp.expose_app_in_browser=True",
+    ]
+    if os.geteuid() == 0:
+        command.append("--allow-root")
+    log = home / "server.log"
+    with log.open("w") as log_file:
+        process = subprocess.Popen(
+            command,
+            cwd=served,
+            env=env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+    server = Lab(f"http://127.0.0.1:{port}", token, served, log, process)
+    try:
+        wait_for_server(server)
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def wait_for_server(server: Lab) -> None:
+    deadline = time.monotonic() + SERVER_START_S
+    request = urllib.request.Request(
+        f"{server.url}/api/status", headers={"Authorization": f"token {server.token}"}
+    )
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise AssertionError(f"JupyterLab exited early:\n{server.log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(request, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"JupyterLab not up after {SERVER_START_S} s:\n{server.log.read_text()}")
+
+
+# ---------------------------------------------------------------------------
+# What the browser reads
+# ---------------------------------------------------------------------------
+
+KERNEL_IDLE_JS = """() => {
+    const widget = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+    const kernel = widget && widget.sessionContext && widget.sessionContext.session
+        && widget.sessionContext.session.kernel;
+    return Boolean(kernel && kernel.status === 'idle' && widget.content);
+}"""
+
+RUN_ALL_JS = "() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }"
+
+# The explorer is the first slider and the chart in the same cell's output (or, if the
+# cell has none, the first chart after the slider).
+EXPLORER_JS = """() => {
+    const slider = document.querySelector('.widget-slider');
+    if (!slider) return null;
+    const cell = slider.closest('.jp-Cell');
+    let plot = cell && cell.querySelector('.js-plotly-plot');
+    if (!plot) {
+        plot = [...document.querySelectorAll('.js-plotly-plot')].find(
+            (p) => slider.compareDocumentPosition(p) & Node.DOCUMENT_POSITION_FOLLOWING);
+    }
+    if (!plot || !plot.data || plot.data.length === 0) return null;
+    const plain = (v) => (ArrayBuffer.isView(v) ? Array.from(v) : v);
+    const traces = plot.data.map((t) => {
+        const out = {};
+        for (const key of ['type', 'name', 'x', 'y', 'z', 'values', 'labels', 'text']) {
+            if (t[key] !== undefined) out[key] = plain(t[key]);
+        }
+        return out;
+    });
+    const readout = slider.querySelector('.widget-readout');
+    return {
+        data: JSON.stringify(traces),
+        readout: readout ? readout.textContent.trim() : null,
+    };
+}"""
+
+
+def explorer_state(page) -> dict | None:
+    return page.evaluate(EXPLORER_JS)
+
+
+def wait_for(page, predicate, timeout_s: float, what: str):
+    """Poll ``predicate()`` until it returns something truthy, or fail saying ``what``."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
+        page.wait_for_timeout(100)
+
+
+def screenshot_explorer(page, path: Path) -> None:
+    """The output holding the first slider: the explorer, without the code above it."""
+    explorer = page.locator(".jp-Cell-outputArea", has=page.locator(".widget-slider")).first
+    explorer.scroll_into_view_if_needed()
+    explorer.screenshot(path=str(path))
+
+
+# ---------------------------------------------------------------------------
+# The test
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_slider_redraws_the_chart(case: Case, lab: Lab) -> None:
+    require(
+        (case.folder / case.notebook).is_file(),
+        f"{(case.folder / case.notebook).relative_to(ROOT)} does not exist yet",
+    )
+    from playwright.sync_api import sync_playwright
+
+    target = lab.root / case.name
+    shutil.copytree(case.folder, target, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    prefix = SCREENSHOTS / f"explorer-{case.name}"
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_FLAGS
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            try:
+                page.goto(
+                    f"{lab.url}/lab/tree/{case.name}/{case.notebook}?token={lab.token}",
+                    wait_until="domcontentloaded",
+                    timeout=NOTEBOOK_OPEN_S * 1000,
+                )
+                wait_for(
+                    page,
+                    lambda: page.evaluate(KERNEL_IDLE_JS),
+                    NOTEBOOK_OPEN_S,
+                    "the notebook to open with an idle kernel",
+                )
+                page.evaluate(RUN_ALL_JS)
+                before = wait_for(
+                    page,
+                    lambda: explorer_state(page),
+                    RUN_ALL_S,
+                    "a slider and its chart after running all cells",
+                )
+                screenshot_explorer(page, Path(f"{prefix}-before.png"))
+
+                handle = page.locator(".widget-slider .noUi-handle").first
+                handle.focus()
+                for _ in range(ARROW_PRESSES):
+                    page.keyboard.press("ArrowRight")
+
+                def redrawn() -> dict | None:
+                    state = explorer_state(page)
+                    if state and state["data"] != before["data"]:
+                        return state
+                    return None
+
+                after = wait_for(page, redrawn, SLIDER_UPDATE_S, "the chart to redraw")
+                screenshot_explorer(page, Path(f"{prefix}-after.png"))
+            except Exception:
+                page.screenshot(path=f"{prefix}-failure.png", full_page=True)
+                shutil.copy(lab.log, f"{prefix}-server.log")
+                raise
+        finally:
+            browser.close()
+
+    assert after["data"] != before["data"]
+    assert after["readout"] != before["readout"], "the slider did not move"
+    if case.name == "fixture":
+        # 1 consumer + 3 steps = 4 consumers: 12 msg/s of capacity for 10 msg/s, no backlog.
+        assert (before["readout"], after["readout"]) == ("1", "4")
+        trace = json.loads(after["data"])[0]
+        assert trace["y"] == [0] * len(trace["x"]), trace
