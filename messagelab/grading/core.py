@@ -13,11 +13,12 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from messagelab.sim.validation import ConfigError
 
-PLAIN_TYPES = (bool, int, float, str, type(None))
+_NUMPY_INTS = (np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64)
 
 
 @dataclass(frozen=True)
@@ -71,14 +72,25 @@ def _fmt(x: Any) -> str:
 
 
 def plain(name: str, value: Any) -> Any:
-    """Return ``value`` if it is plain data (bool, int, float, str, None), else fail clearly.
+    """``value`` as plain data (bool, int, float, str or None), or a clear failure.
 
-    Answers are compared as plain values so that an object with a doctored ``__eq__`` or
-    ``__float__`` earns nothing.
+    Numbers are copied out through the built-in types' own methods (numpy scalars are
+    welcome), so an object with a doctored ``__eq__`` or ``__float__`` earns nothing.
     """
-    if type(value) not in PLAIN_TYPES:
+    kind = type(value)
+    if kind is bool or kind is str or value is None:
+        return value
+    if isinstance(value, bool | np.bool_):
+        return bool(value.item()) if kind is np.bool_ else value
+    if isinstance(value, float):
+        value = float.__float__(value)
+    elif isinstance(value, int):
+        value = int.__int__(value)
+    elif kind in _NUMPY_INTS:
+        value = int(value.item())
+    else:
         raise AssertionError(
-            f"{name} must be a plain number, string, True/False or None, not {type(value).__name__}"
+            f"{name} must be a plain number, string, True/False or None, not {kind.__name__}"
         )
     if type(value) is float and not math.isfinite(value):
         raise AssertionError(f"{name} = {value!r} is not a finite number")
