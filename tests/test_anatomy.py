@@ -1,0 +1,85 @@
+"""Every assignment notebook follows the course's anatomy, checked as text."""
+
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from messagelab import course
+
+ROOT = Path(__file__).resolve().parent.parent
+SOURCES = sorted((ROOT / "source").glob("*/*.ipynb"))
+SECTIONS = ["Learning objectives", "The business scenario", "Explore", "Design", "Justify",
+            "Check yourself", "References"]
+CRITERIA = tuple(f"{key}-" for key in course.GRADING_CRITERIA)
+
+
+def headings(nb):
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                m = re.match(r"^(#{1,6})\s+(.*)", line)
+                if m:
+                    yield len(m.group(1)), m.group(2).strip()
+
+
+@pytest.fixture(params=SOURCES, ids=lambda p: p.parent.name)
+def notebook(request):
+    return request.param, nbformat.read(request.param, as_version=4)
+
+
+def test_one_title_then_the_sections_in_order(notebook):
+    path, nb = notebook
+    hs = list(headings(nb))
+    assert hs[0][0] == 1 and sum(1 for level, _ in hs if level == 1) == 1, "one H1, first"
+    h2 = [text for level, text in hs if level == 2]
+    assert h2 == SECTIONS, f"{path.name}: H2 sections {h2} should be {SECTIONS}"
+    levels = [level for level, _ in hs]
+    assert all(b - a <= 1 for a, b in zip(levels, levels[1:], strict=False)), "no skipped heading level"
+
+
+def test_summary_names_duration_from_the_catalogue(notebook):
+    path, nb = notebook
+    a = course.get(path.parent.name)
+    intro = nb.cells[0].source
+    assert f"**Duration:** {course.hours_label(a).replace(' h', ' hours')}" in intro
+
+
+def test_explore_prompts_follow_every_explorer(notebook):
+    _path, nb = notebook
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type == "code" and "Explorer(" in cell.source:
+            follow = nb.cells[i + 1]
+            assert follow.cell_type == "markdown" and re.search(r"^\s*1\.", follow.source, re.M), (
+                "an explorer is followed by numbered prompts saying what to notice"
+            )
+
+
+def test_grade_ids_name_their_criterion_and_written_answers_carry_a_rubric(notebook):
+    _path, nb = notebook
+    seen = set()
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if not meta:
+            continue
+        gid = meta["grade_id"]
+        assert gid not in seen, f"duplicate grade_id {gid}"
+        seen.add(gid)
+        if meta.get("grade"):
+            assert gid.startswith(CRITERIA), f"{gid} does not start with one of {CRITERIA}"
+            assert meta["points"] > 0
+        if cell.cell_type == "markdown" and meta.get("grade"):
+            assert "Rubric (graders only" in cell.source and "### BEGIN SOLUTION" in cell.source
+    written = [c for c in nb.cells if c.cell_type == "markdown" and c.metadata.get("nbgrader", {}).get("grade")]
+    assert any("```mermaid" in c.source for c in written), "an architecture diagram in Mermaid"
+
+
+def test_test_cells_stay_thin(notebook):
+    _path, nb = notebook
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type == "code":
+            logic = [line for line in cell.source.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+            limit = 6 if meta.get("grade") else 12
+            assert len(logic) <= limit, f"cell {cell.get('id')} has {len(logic)} lines: move logic to messagelab"
