@@ -1,0 +1,408 @@
+"""Explorer benchmarks: slider response, headline confidence, and speed against plain simpy.
+
+DESIGN.md's budgets: an explorer answers a slider move in ≤ 100 ms at its default settings,
+and its headline metric is tight enough to trust (95% confidence half-width ≤ 5% of the
+mean). Everything below is measured in one process, so the ratios compare like with like:
+
+1. each explorer's update time (simulate + figure batch update + summary) over repeated
+   slider moves around its defaults, p50 and p95 against the 100 ms budget;
+2. the default scenario's headline metric over several seeds, with its 95% confidence
+   interval against the 5% budget;
+3. messages simulated per second by ``messagelab.queues.simulate`` on the default scenario;
+4. the same number of messages through the plainest simpy M/M/c model at the scenario's
+   average load, and the ratios of messagelab's time to it.
+
+A missed budget is printed as an ``OVER BUDGET`` line; the exit status stays 0 because this
+is a measurement, not a test. From the repository root::
+
+    python benchmarks/bench_explorers.py            # or: python -m benchmarks.bench_explorers
+
+Results are also written as JSON to ``build/benchmarks/explorers.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+from itertools import cycle
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import simpy
+
+from messagelab.explore import Explorer
+from messagelab.queues import QueueConfig, simulate
+from messagelab.queues.explorer import QueueExplorer
+from messagelab.queues.scenarios import BLACK_FRIDAY
+from messagelab.sim.stats import mean_ci
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_OUT = ROOT / "build" / "benchmarks" / "explorers.json"
+
+UPDATE_BUDGET_MS = 100.0
+RELATIVE_HALF_WIDTH_BUDGET = 0.05
+
+#: The default scenario whose headline metric, speed and baseline load are measured.
+SCENARIO = BLACK_FRIDAY
+#: Mean end-to-end latency is the headline; the p99 is reported beside it.
+HEADLINE = "latency_mean_s"
+ALSO_REPORTED = ("latency_p99_s",)
+
+
+# --- explorers ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExplorerCase:
+    """An explorer to time: how to build it at its defaults, and the slider moves to replay."""
+
+    name: str
+    build: Callable[[], Explorer]
+    moves: Sequence[tuple[str, Any]]
+
+
+def _neighbours(name: str, default: Any, step: Any) -> list[tuple[str, Any]]:
+    """Up one step, back, down one step, back: every move changes the value."""
+    return [(name, default + step), (name, default), (name, default - step), (name, default)]
+
+
+_Q = SCENARIO.config
+
+#: One line per explorer. Later domains add theirs here.
+EXPLORERS: list[ExplorerCase] = [
+    ExplorerCase(
+        "queues",
+        lambda: QueueExplorer(_Q, seed=0, latency_target_s=SCENARIO.latency_target_s),
+        _neighbours("consumers", _Q.consumers, 1)
+        + _neighbours("visibility_timeout_s", _Q.visibility_timeout_s, 0.5),
+    ),
+]
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    return float(np.percentile(np.asarray(values, dtype=float), q))
+
+
+def time_explorer(case: ExplorerCase, *, updates: int = 40, warmup: int = 3) -> dict[str, Any]:
+    """Replay ``case.moves`` (cycling) ``warmup + updates`` times; time the last ``updates``.
+
+    ``wall_ms`` is measured around the assignment to the control, so it includes the
+    observer dispatch as well as the explorer's own update (``last_update_ms``). It does not
+    include the browser drawing the figure.
+    """
+    start = time.perf_counter()
+    explorer = case.build()
+    build_ms = (time.perf_counter() - start) * 1000
+    wall, own = [], []
+    moves = cycle(case.moves)
+    for i in range(warmup + updates):
+        name, value = next(moves)
+        explorer.last_update_ms = float("nan")
+        start = time.perf_counter()
+        explorer.controls[name].value = value
+        elapsed = (time.perf_counter() - start) * 1000
+        if not np.isfinite(explorer.last_update_ms):
+            raise RuntimeError(f"{case.name}: setting {name} = {value!r} did not update the explorer")
+        if "Not a valid setting" in explorer.summary.value:
+            raise RuntimeError(f"{case.name}: {name} = {value!r} was rejected: {explorer.summary.value}")
+        if i >= warmup:
+            wall.append(elapsed)
+            own.append(explorer.last_update_ms)
+    p50, p95 = percentile(wall, 50), percentile(wall, 95)
+    return {
+        "name": case.name,
+        "updates": updates,
+        "warmup": warmup,
+        "controls": sorted({name for name, _ in case.moves}),
+        "build_ms": build_ms,
+        "p50_ms": p50,
+        "p95_ms": p95,
+        "max_ms": max(wall),
+        "explorer_p50_ms": percentile(own, 50),
+        "explorer_p95_ms": percentile(own, 95),
+        "budget_ms": UPDATE_BUDGET_MS,
+        "passed": p95 <= UPDATE_BUDGET_MS,
+    }
+
+
+# --- the headline metric's confidence ------------------------------------------------------
+
+
+def headline_confidence(config: QueueConfig, *, seeds: int = 10) -> dict[str, Any]:
+    """Mean and 95% CI over ``seeds`` seeds of the headline metric and the others reported.
+
+    ``one_run_relative`` is the 95% spread of a single seed around the mean (half-width
+    × √n ÷ mean): what one explorer run, which shows one seed, can be trusted to.
+    """
+    runs = [simulate(config, seed=s).summary for s in range(seeds)]
+    metrics = {}
+    for metric in (HEADLINE, *ALSO_REPORTED):
+        est = mean_ci(float(r[metric]) for r in runs)
+        metrics[metric] = {
+            "mean": est.mean,
+            "half_width": est.half_width,
+            "relative_half_width": est.relative_half_width,
+            "one_run_relative": est.relative_half_width * np.sqrt(est.n),
+            "passed": est.relative_half_width <= RELATIVE_HALF_WIDTH_BUDGET,
+        }
+    return {
+        "scenario": SCENARIO.name,
+        "seeds": seeds,
+        "headline": HEADLINE,
+        "metrics": metrics,
+        "delivered_mean": float(np.mean([r["delivered"] for r in runs])),
+        "still_queued_mean": float(np.mean([r["still_queued"] for r in runs])),
+        "budget": RELATIVE_HALF_WIDTH_BUDGET,
+        "passed": metrics[HEADLINE]["passed"],
+    }
+
+
+# --- speed: messagelab and a plain simpy M/M/c baseline ------------------------------------
+
+
+def model_speed(config: QueueConfig, *, repeats: int = 5, seed: int = 0) -> dict[str, Any]:
+    """Median wall time of ``simulate(config, seed=seed)`` over ``repeats`` identical runs."""
+    times, summary = [], None
+    for _ in range(repeats):
+        start = time.perf_counter()
+        summary = simulate(config, seed=seed).summary
+        times.append(time.perf_counter() - start)
+    median = statistics.median(times)
+    sent = int(summary["messages_sent"])
+    return {
+        "messages": sent,
+        "delivered": int(summary["delivered"]),
+        "sim_time_s": config.horizon_s,
+        "repeats": repeats,
+        "median_s": median,
+        "messages_per_s": sent / median,
+    }
+
+
+@dataclass(frozen=True)
+class BaselineRun:
+    messages: int
+    mean_time_in_system_s: float
+    sim_time_s: float
+
+
+def mmc_baseline(messages: int, arrival_rate: float, service_rate: float, servers: int,
+                 *, seed: int = 0) -> BaselineRun:
+    """The plainest simpy M/M/c: Poisson arrivals, ``servers`` exponential servers, FIFO.
+
+    One generator per customer: request a server, hold it for the service time, release it.
+    Runs until every one of ``messages`` customers has left.
+    """
+    rng = random.Random(seed)
+    env = simpy.Environment()
+    server = simpy.Resource(env, capacity=servers)
+    time_in_system: list[float] = []
+
+    def customer():
+        arrived = env.now
+        with server.request() as request:
+            yield request
+            yield env.timeout(rng.expovariate(service_rate))
+        time_in_system.append(env.now - arrived)
+
+    def source():
+        for _ in range(messages):
+            yield env.timeout(rng.expovariate(arrival_rate))
+            env.process(customer())
+
+    env.process(source())
+    env.run()
+    return BaselineRun(len(time_in_system), statistics.fmean(time_in_system), env.now)
+
+
+def average_load(config: QueueConfig) -> tuple[float, float, int]:
+    """(λ, μ, c) of the scenario averaged over its sending window, spike included."""
+    expected = config.arrival_rate_per_s * (
+        config.duration_s + (config.spike_multiplier - 1) * config.spike_duration_s
+    )
+    return expected / config.duration_s, 1.0 / config.processing_time_mean_s, config.consumers
+
+
+def baseline_speed(messages: int, arrival_rate: float, service_rate: float, servers: int,
+                   *, repeats: int = 5, seed: int = 0) -> dict[str, Any]:
+    """Median wall time of ``mmc_baseline`` over ``repeats`` identical runs."""
+    times, run = [], None
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run = mmc_baseline(messages, arrival_rate, service_rate, servers, seed=seed)
+        times.append(time.perf_counter() - start)
+    median = statistics.median(times)
+    return {
+        "messages": messages,
+        "arrival_rate_per_s": arrival_rate,
+        "service_rate_per_s": service_rate,
+        "servers": servers,
+        "utilisation": arrival_rate / (servers * service_rate),
+        "repeats": repeats,
+        "median_s": median,
+        "messages_per_s": messages / median,
+        "mean_time_in_system_s": run.mean_time_in_system_s,
+        "sim_time_s": run.sim_time_s,
+    }
+
+
+# --- the run --------------------------------------------------------------------------------
+
+
+def environment() -> dict[str, Any]:
+    def pkg(name: str) -> str:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return "not installed"
+
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return {
+        "python": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "platform": f"{platform.system()} {platform.machine()}",
+        "cpu_count": os.cpu_count(),
+        "usable_cpus": usable,
+        "packages": {name: pkg(name) for name in ("simpy", "numpy", "pandas", "plotly", "ipywidgets")},
+    }
+
+
+def main(*, updates: int = 40, warmup: int = 3, seeds: int = 10, repeats: int = 5,
+         out: Path | str = DEFAULT_OUT, explorers: Sequence[ExplorerCase] | None = None,
+         quiet: bool = False) -> dict[str, Any]:
+    """Measure everything, print the report (unless ``quiet``), write JSON to ``out``."""
+    config = SCENARIO.config
+    env_info = environment()
+    explorer_rows = [time_explorer(c, updates=updates, warmup=warmup)
+                     for c in (EXPLORERS if explorers is None else explorers)]
+    headline = headline_confidence(config, seeds=seeds)
+    model = model_speed(config, repeats=repeats)
+    lam, mu, c = average_load(config)
+    baseline = baseline_speed(model["messages"], lam, mu, c, repeats=repeats)
+
+    per_message = (model["median_s"] / model["messages"]) / (baseline["median_s"] / baseline["messages"])
+    baseline_ms = baseline["median_s"] * 1000
+    for row in explorer_rows:
+        row["p50_over_baseline_run"] = row["p50_ms"] / baseline_ms
+    ratios = {
+        "per_message_model_over_baseline": per_message,
+        "update_p50_over_baseline_run": explorer_rows[0]["p50_ms"] / baseline_ms if explorer_rows else None,
+    }
+
+    over = [f"OVER BUDGET: {r['name']} explorer update p95 {r['p95_ms']:.1f} ms > {UPDATE_BUDGET_MS:g} ms"
+            for r in explorer_rows if not r["passed"]]
+    for metric, m in headline["metrics"].items():
+        if not m["passed"]:
+            role = "headline" if metric == HEADLINE else "also reported"
+            over.append(
+                f"OVER BUDGET: {metric} ({role}) 95% CI half-width {m['relative_half_width']:.1%} "
+                f"of the mean > {RELATIVE_HALF_WIDTH_BUDGET:.0%} with {seeds} seeds"
+            )
+
+    out = Path(out)
+    result = {
+        "environment": env_info,
+        "budgets": {"update_ms": UPDATE_BUDGET_MS, "relative_half_width": RELATIVE_HALF_WIDTH_BUDGET},
+        "explorers": explorer_rows,
+        "headline": headline,
+        "model": model,
+        "baseline": baseline,
+        "ratios": ratios,
+        "over_budget": over,
+        "json_path": str(out),
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    if not quiet:
+        print(report(result))
+    return result
+
+
+def report(r: dict[str, Any]) -> str:
+    e, h, m, b, ratios = r["environment"], r["headline"], r["model"], r["baseline"], r["ratios"]
+    packages = ", ".join(f"{k} {v}" for k, v in e["packages"].items())
+    lines = [
+        f"Explorer benchmarks: {e['implementation']} {e['python']} on {e['platform']}, "
+        f"{e['cpu_count']} CPUs ({e['usable_cpus']} usable)",
+        packages,
+        "",
+    ]
+    first = r["explorers"][0] if r["explorers"] else None
+    counts = f"{first['updates']} slider moves after {first['warmup']} warm-up" if first else "none"
+    lines += [
+        f"1. Slider response at default settings ({counts}; budget p95 ≤ {UPDATE_BUDGET_MS:g} ms)",
+        f"   {'explorer':<10} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'own p50':>8} "
+        f"{'own p95':>8} {'build ms':>9}  verdict",
+    ]
+    for x in r["explorers"]:
+        lines.append(
+            f"   {x['name']:<10} {x['p50_ms']:8.1f} {x['p95_ms']:8.1f} {x['max_ms']:8.1f} "
+            f"{x['explorer_p50_ms']:8.1f} {x['explorer_p95_ms']:8.1f} {x['build_ms']:9.0f}  "
+            f"{'PASS' if x['passed'] else 'FAIL'}"
+        )
+    lines += [
+        "   (own = the explorer's last_update_ms; the others include the widget observer. "
+        "Browser drawing not included.)",
+        "",
+        f"2. Headline confidence: {h['scenario']}, {h['seeds']} seeds "
+        f"(budget 95% CI half-width ≤ {h['budget']:.0%} of the mean)",
+        f"   {'metric':<28} {'mean':>9} {'95% CI ±':>9} {'rel. ±':>7} {'one seed ±':>11}  verdict",
+    ]
+    for name, x in h["metrics"].items():
+        label = f"{name} (headline)" if name == h["headline"] else name
+        lines.append(
+            f"   {label:<28} {x['mean']:8.2f}s {x['half_width']:8.2f}s {x['relative_half_width']:7.1%} "
+            f"{x['one_run_relative']:11.1%}  {'PASS' if x['passed'] else 'FAIL'}"
+        )
+    lines += [
+        f"   (latencies are of delivered orders: on average {h['delivered_mean']:,.0f} delivered, "
+        f"{h['still_queued_mean']:,.0f} still queued at the end.",
+        "    'one seed ±' is the 95% spread of a single run, which is what the explorer shows.)",
+        "",
+        "3-4. Simulation speed (median of "
+        f"{m['repeats']} runs, {m['messages']:,} messages each)",
+        f"   {'model':<44} {'median ms':>10} {'messages/s':>12}",
+        f"   {'messagelab.queues.simulate (default scenario)':<44} {m['median_s'] * 1000:10.1f} "
+        f"{m['messages_per_s']:12,.0f}",
+        f"   {'plain simpy M/M/c baseline':<44} {b['median_s'] * 1000:10.1f} {b['messages_per_s']:12,.0f}",
+        f"   baseline load: λ = {b['arrival_rate_per_s']:g}/s (the scenario's average), "
+        f"μ = {b['service_rate_per_s']:g}/s, c = {b['servers']}, ρ = {b['utilisation']:.2f}"
+        + ("  (overloaded, as the scenario is on average)" if b["utilisation"] >= 1 else ""),
+        f"   (messagelab stops at its {m['sim_time_s']:g} s horizon with {m['delivered']:,} of the "
+        f"{m['messages']:,} delivered; the baseline runs until all are served, "
+        f"{b['sim_time_s']:.0f} s simulated.)",
+        f"   messagelab time per message ÷ baseline time per message: "
+        f"{ratios['per_message_model_over_baseline']:.2f}×",
+    ]
+    for x in r["explorers"]:
+        lines.append(f"   one {x['name']} explorer update (p50) ÷ one baseline run: "
+                     f"{x['p50_over_baseline_run']:.2f}×")
+    lines.append("")
+    lines += r["over_budget"] or ["All budgets met."]
+    lines.append(f"JSON: {r['json_path']}")
+    return "\n".join(lines)
+
+
+def parse_args(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--updates", type=int, default=40, help="timed slider moves per explorer")
+    parser.add_argument("--warmup", type=int, default=3, help="untimed slider moves first")
+    parser.add_argument("--seeds", type=int, default=10, help="seeds for the headline's confidence")
+    parser.add_argument("--repeats", type=int, default=5, help="runs per speed measurement")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where to write the JSON")
+    return vars(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    main(**parse_args())
+    sys.exit(0)
