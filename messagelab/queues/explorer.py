@@ -63,7 +63,7 @@ class QueueExplorer(Explorer):
         fig.update_yaxes(title_text="messages", row=1, col=1)
         fig.update_yaxes(title_text="seconds", row=1, col=2)
         fig.update_xaxes(title_text="seconds", row=2, col=1)
-        fig.update_yaxes(title_text="orders", type="log", row=2, col=1)
+        fig.update_yaxes(title_text="orders", type="log", dtick=1, row=2, col=1)
         fig.update_yaxes(title_text="USD per day", row=2, col=2)
         if self.latency_target_s:
             fig.add_hline(y=self.latency_target_s, line_dash="dash", line_color="grey", row=1, col=2,
@@ -128,4 +128,8 @@ def summary_html(r: QueueResult) -> str:
     )
     if r.truncated:
         sentence += f" <b>The run stopped early: {r.outcome.reason}.</b>"
-    return f"<p>{sentence}</p>" + summary_frame(r).to_html()
+    rows = "".join(
+        f"<tr><td style='text-align:left;padding-right:2em'>{name}</td><td style='text-align:right'>{value}</td></tr>"
+        for name, value in summary_frame(r)["value"].items()
+    )
+    return f"<p>{sentence}</p><table>{rows}</table>"
