@@ -6,10 +6,9 @@ The examples are derandomised, so a CI run tests the same configurations every t
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-from test_queue_semantics import FIFO_ORDER_BUG, fifo_order_violations
+from test_queue_semantics import fifo_order_violations
 
 from messagelab.queues import QueueConfig, QueueResult, simulate
 from messagelab.queues.model import service_times
@@ -145,7 +144,6 @@ def test_fifo_processes_each_message_once_despite_resends(cfg, seed):
     assert s["duplicates_processed"] == 0
 
 
-@pytest.mark.xfail(strict=True, reason=FIFO_ORDER_BUG)
 # Without shrinking while the bug stands: a failure is expected, finding the smallest costs 20 s.
 @settings(PROPERTY_SETTINGS, phases=[Phase.explicit, Phase.reuse, Phase.generate])
 @given(cfg=fifo_configs(), seed=st.integers(0, 2**32 - 1))

@@ -15,13 +15,6 @@ from messagelab.queues import QueueConfig, QueueResult, simulate
 from messagelab.queues.config import PRICE_PER_MILLION_USD
 from messagelab.sim import RunBudget
 
-FIFO_ORDER_BUG = (
-    "FIFO order is lost when a message becomes visible again: _Broker.reappear calls "
-    "leave_flight (which re-readies the group and dispatches its next message) before "
-    "make_visible puts the message back at the head, and the messages of one batch are put "
-    "back one by one with appendleft, which reverses them"
-)
-
 
 def run(seed: int = 0, **fields) -> QueueResult:
     result = simulate(QueueConfig(**fields), seed=seed)
@@ -142,7 +135,6 @@ def test_fifo_keeps_group_order_without_failures():
     assert fifo_order_violations(r.messages) == 0
 
 
-@pytest.mark.xfail(strict=True, reason=FIFO_ORDER_BUG)
 @pytest.mark.parametrize(
     "fields",
     [
@@ -220,9 +212,6 @@ def test_fifo_high_throughput_mode_keeps_latency_flat():
     assert r.summary["latency_p99_s"] < 1.0
 
 
-@pytest.mark.xfail(strict=True, reason="the FIFO send quota is a strict spacer (one send per "
-                   "1/300 s, no burst): two sends closer than 3.3 ms count as throttled even far "
-                   "below the quota, and high-throughput mode still throttles at 500/s")
 @pytest.mark.parametrize(
     "fields",
     [
@@ -446,9 +435,6 @@ def test_an_unstable_queue_stops_within_its_budget():
     assert r.summary["delivered"] < 0.1 * r.summary["messages_sent"]
 
 
-@pytest.mark.xfail(strict=True, reason="a truncated run still lists every planned arrival: "
-                   "messages the producer never sent count in messages_sent and still_queued, "
-                   "and the 'every message sent is …' invariant is reported broken")
 def test_an_unstable_queue_stopped_by_its_budget_still_accounts_for_every_message():
     r = simulate(QueueConfig(**UNSTABLE), seed=0, budget=RunBudget(max_events=50_000))
     assert r.truncated

@@ -17,7 +17,7 @@ from messagelab.sim import Estimate, mean_ci, theory
 
 pytestmark = pytest.mark.slow
 
-SEEDS = range(8)
+SEEDS = range(12)
 WARM_UP = 0.10  # fraction of the run whose messages are dropped
 MIN_MESSAGES = 15_000
 
@@ -44,7 +44,7 @@ def duration_for(lam: float, messages: int = 20_000) -> float:
     return messages / lam
 
 
-def replications(cfg: QueueConfig) -> tuple[Estimate, Estimate, list[int]]:
+def replications(cfg: QueueConfig, confidence: float = 0.95) -> tuple[Estimate, Estimate, list[int]]:
     """(time in system, time-average number in system, messages per run) over SEEDS."""
     cut = WARM_UP * cfg.duration_s
     w, n_in_system, sizes = [], [], []
@@ -58,7 +58,7 @@ def replications(cfg: QueueConfig) -> tuple[Estimate, Estimate, list[int]]:
         w.append(done["latency_s"].mean())
         ts = result.timeseries[result.timeseries["time_s"] >= cut]
         n_in_system.append((ts["visible"] + ts["in_flight"]).mean())
-    return mean_ci(w), mean_ci(n_in_system), sizes
+    return mean_ci(w, confidence), mean_ci(n_in_system, confidence), sizes
 
 
 MMC_CASES = [
@@ -95,8 +95,10 @@ def test_time_in_system_agrees_with_mmc_and_littles_law(lam, mu, c, max_rel):
 def test_wait_agrees_with_pollaczek_khinchine(distribution, cv, scv):
     lam, mean_service = 0.8, 1.0
     cfg = neutral(lam, mean_service, 1, duration_for(lam), distribution, cv)
-    w, _, sizes = replications(cfg)
-    wq = Estimate(w.mean - mean_service, w.half_width, w.n)
+    # Waits under a skewed service time are noisy: a 99% interval, so that one fixed seed
+    # set in a hundred, not one in twenty, misses the theory by chance.
+    w, _, sizes = replications(cfg, confidence=0.99)
+    wq = Estimate(w.mean - mean_service, w.half_width, w.n, w.confidence)
     expected = theory.mg1_wq(lam, mean_service, scv)
 
     assert min(sizes) >= MIN_MESSAGES

@@ -204,8 +204,6 @@ def test_run_advances_an_idle_clock_to_the_horizon():
     assert env.now == 10 and outcome.sim_time_s == 10 and not outcome.truncated
 
 
-@pytest.mark.xfail(strict=True, reason="budget.run also processes events scheduled exactly "
-                   "at the horizon; env.run(until) stops before them")
 def test_run_matches_env_run_for_events_exactly_at_the_horizon():
     def tick(env, log):
         while True:
@@ -413,8 +411,6 @@ def test_servers_for_wait_is_the_fewest_servers_meeting_the_target():
     assert theory.servers_for_wait(2.0, 1.0, 1e9) == 3  # the fewest stable count
 
 
-@pytest.mark.xfail(strict=True, reason="servers_for_wait loops forever for a target ≤ 0 "
-                   "instead of raising ValueError")
 def test_servers_for_wait_rejects_a_target_no_server_count_meets():
     # Run in a child process so that the endless loop costs a timeout, not a hang.
     code = (

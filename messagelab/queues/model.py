@@ -29,6 +29,7 @@ distributions — which is how its tests check it against queueing theory.
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import math
 from collections import deque
@@ -58,6 +59,10 @@ STATE_NAMES = (
 LIVE = (PENDING, DELAYED, VISIBLE, IN_FLIGHT)
 
 OUTCOMES = ("delivered", "dead_lettered", "expired", "queued")
+
+
+def _send_order(c: _Copy) -> int:
+    return c.seq
 
 
 class _Copy:
@@ -132,8 +137,10 @@ class _Broker:
         self.visible_count += 1
         if self.fifo:
             dq = self.groups.setdefault(c.group, deque())
-            # A returning message was at the head of its group: order is kept.
-            dq.appendleft(c) if returning else dq.append(c)
+            if returning:  # back in its place by send order, ahead of later messages
+                bisect.insort(dq, c, key=_send_order)
+            else:
+                dq.append(c)
             if not self.group_in_flight.get(c.group) and c.group not in self.ready_set:
                 self.ready.append(c.group)
                 self.ready_set.add(c.group)
@@ -156,8 +163,12 @@ class _Broker:
     def reappear(self, c: _Copy, receipt: int) -> None:
         """The visibility timeout of receive ``receipt`` ran out without a delete."""
         if c.state == IN_FLIGHT and c.receipt == receipt:
-            self.leave_flight(c)
+            # Back in the queue first, then out of flight: a FIFO group unlocks only with
+            # its oldest message at the head again.
+            self.in_flight_count -= 1
             self.make_visible(c, returning=True)
+            self.in_flight_count += 1
+            self.leave_flight(c)
 
     def delete(self, c: _Copy, receipt: int) -> bool:
         """DeleteMessage with a receipt handle; only the latest handle deletes."""
@@ -342,10 +353,11 @@ def simulate(config: QueueConfig, *, seed: int = 0, budget: RunBudget | None = N
     first_done = np.full(n, np.nan)
     side_effects = np.zeros(n, dtype=np.int64)
     attempts = np.zeros(n, dtype=np.int64)
-    counters = {"throttled_sends": 0, "deduplicated_sends": 0, "send_calls": 0,
+    counters = {"sent": 0, "throttled_sends": 0, "deduplicated_sends": 0, "send_calls": 0,
                 "delete_calls": 0, "busy_s": 0.0, "crashes": 0, "failures": 0,
                 "redeliveries": 0, "duplicates_skipped": 0}
-    send_free_at = [0.0]
+    send_tat = [0.0]
+    burst_s = 1.0 - 1.0 / cfg.fifo_send_tps
     fifo = cfg.queue_type == "fifo"
 
     def accept(c: _Copy) -> None:
@@ -356,21 +368,23 @@ def simulate(config: QueueConfig, *, seed: int = 0, budget: RunBudget | None = N
             broker.make_visible(c)
 
     def send(msg: int, resend: bool) -> None:
-        """SendMessage; on a FIFO queue, throttled to the send quota and deduplicated."""
+        """SendMessage; on a FIFO queue, held to the send quota and deduplicated."""
         counters["send_calls"] += 1
+        at = env.now
+        if fifo:
+            # Generic cell rate algorithm: the quota per second, with a one-second burst.
+            tat = max(send_tat[0], env.now)
+            at = max(env.now, tat - burst_s)
+            send_tat[0] = tat + 1.0 / cfg.fifo_send_tps
+        c = broker.new_copy(msg, int(group_of[msg]))
         if resend and fifo and cfg.producer_retry_delay_s < FIFO_DEDUP_WINDOW_S:
             counters["deduplicated_sends"] += 1
-            c = broker.new_copy(msg, int(group_of[msg]))
             c.state = DEDUPLICATED
             return
-        c = broker.new_copy(msg, int(group_of[msg]))
-        if fifo:
-            at = max(env.now, send_free_at[0])
-            send_free_at[0] = at + 1.0 / cfg.fifo_send_tps
-            if at > env.now + 1e-12:
-                counters["throttled_sends"] += 1
-                env.timeout(at - env.now).callbacks.append(lambda _e: accept(c))
-                return
+        if at > env.now + 1e-12:
+            counters["throttled_sends"] += 1
+            env.timeout(at - env.now).callbacks.append(lambda _e: accept(c))
+            return
         accept(c)
 
     def producer():
@@ -378,6 +392,7 @@ def simulate(config: QueueConfig, *, seed: int = 0, budget: RunBudget | None = N
         for i in range(n):
             yield env.timeout(sends[i] - last)
             last = sends[i]
+            counters["sent"] += 1
             send(i, resend=False)
             if retried[i]:
                 env.timeout(cfg.producer_retry_delay_s).callbacks.append(
@@ -399,6 +414,7 @@ def simulate(config: QueueConfig, *, seed: int = 0, budget: RunBudget | None = N
             deadline = at + vt
             latency = cfg.request_latency_s
             crashed = False
+            overrun = False
             blocked_group = None
             for c in batch:
                 m = c.msg
@@ -430,6 +446,13 @@ def simulate(config: QueueConfig, *, seed: int = 0, budget: RunBudget | None = N
                     # No delete arrives before the deadline: the message shows up again.
                     env.timeout(max(deadline - env.now, 0)).callbacks.append(
                         lambda _e, c=c, r=c.receipt: broker.reappear(c, r))
+                if finish > deadline and not overrun:
+                    # The rest of the batch cannot start in time either: it shows up again at
+                    # the deadline, while this consumer may still process it later.
+                    overrun = True
+                    for rest in batch[batch.index(c) + 1:]:
+                        env.timeout(max(deadline - env.now, 0)).callbacks.append(
+                            lambda _e, c=rest, r=rest.receipt: broker.reappear(c, r))
                 receipt = c.receipt
                 yield env.timeout(s)
                 counters["busy_s"] += s
@@ -474,7 +497,10 @@ def simulate(config: QueueConfig, *, seed: int = 0, budget: RunBudget | None = N
 
 def _result(cfg, seed, broker, outcome, sends, group_of, poison, first_done, side_effects,
             attempts, counters, samples) -> QueueResult:
-    n = len(sends)
+    # A run stopped by its budget accounts for the messages the producer sent, no more.
+    n = counters["sent"]
+    sends, group_of, poison = sends[:n], group_of[:n], poison[:n]
+    first_done, side_effects, attempts = first_done[:n], side_effects[:n], attempts[:n]
     states = np.zeros((n, len(STATE_NAMES)), dtype=np.int64)
     end = outcome.sim_time_s
     expired_late = 0

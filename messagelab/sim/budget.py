@@ -43,19 +43,21 @@ class RunOutcome:
 def run(env: simpy.Environment, until: float, budget: RunBudget = RunBudget()) -> RunOutcome:
     """Advance ``env`` to simulated time ``until`` within ``budget``.
 
-    Equivalent to ``env.run(until)`` when the budget is not reached. The wall clock is
-    read every 1,024 events so that the check costs almost nothing.
+    Equivalent to ``env.run(until)`` when the budget is not reached: events scheduled at
+    exactly ``until`` are left unprocessed. The wall clock is read every 1,024 events so
+    that the check costs almost nothing.
     """
     start = time.perf_counter()
     queue = getattr(env, _QUEUE)
     step = env.step
     events = 0
-    while queue and queue[0][0] <= until:
+    max_events = budget.max_events
+    while queue and queue[0][0] < until:
         step()
         events += 1
-        if events & 1023 == 0:
+        if events >= max_events or events & 1023 == 0:
             wall = time.perf_counter() - start
-            if events >= budget.max_events or wall >= budget.max_wall_s:
+            if events >= max_events or wall >= budget.max_wall_s:
                 why = (
                     f"event budget of {budget.max_events:,} reached"
                     if events >= budget.max_events

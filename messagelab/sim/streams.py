@@ -8,7 +8,7 @@ randomness to a model never shifts the numbers an existing source draws.
 
 from __future__ import annotations
 
-import zlib
+import hashlib
 
 import numpy as np
 
@@ -16,13 +16,14 @@ import numpy as np
 def stream(seed: int, name: str) -> np.random.Generator:
     """The generator for source ``name`` under ``seed``.
 
-    It is the child ``SeedSequence(seed).spawn``-style sequence whose spawn key is a stable
-    hash of the name, so it is the same on every machine and Python version.
+    It is the child ``SeedSequence(seed).spawn``-style sequence whose spawn key is the
+    SHA-256 of the name, so it is the same on every machine and Python version.
     """
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
         raise ValueError(f"seed = {seed!r} is not allowed: expected a whole number ≥ 0")
-    key = zlib.crc32(name.encode("utf-8"))
-    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(int(seed), spawn_key=(key,))))
+    digest = hashlib.sha256(name.encode("utf-8")).digest()
+    key = tuple(int.from_bytes(digest[i:i + 4], "little") for i in range(0, 16, 4))
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(int(seed), spawn_key=key)))
 
 
 def streams(seed: int, *names: str) -> dict[str, np.random.Generator]:

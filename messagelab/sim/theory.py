@@ -74,7 +74,9 @@ def mg1_wq(arrival_rate: float, mean_service: float, service_scv: float) -> floa
 
 
 def servers_for_wait(arrival_rate: float, service_rate: float, max_wq: float) -> int:
-    """Fewest M/M/c servers whose mean queueing wait is at most ``max_wq``."""
+    """Fewest M/M/c servers whose mean queueing wait is at most ``max_wq`` (> 0)."""
+    if not max_wq > 0:
+        raise ValueError(f"max_wq = {max_wq!r}: a positive wait is needed; some waiting is always possible")
     c = max(1, math.floor(arrival_rate / service_rate) + 1)
     while mmc_wq(arrival_rate, service_rate, c) > max_wq:
         c += 1

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Iterable
 from typing import Any
+
+import numpy as np
 
 
 class ConfigError(ValueError):
@@ -38,16 +41,21 @@ def check_number(
     """Raise ConfigError unless ``low <= value <= high`` (``low < value`` if ``low_open``)."""
     kind = "a whole number" if integer else "a number"
     allowed = f"{kind} {'>' if low_open else '≥'} {low:g} and ≤ {high:g}" + (f" {unit}" if unit else "")
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
         raise ConfigError(field, value, allowed, why)
-    if integer and not float(value).is_integer():
+    try:
+        as_float = float(value)
+    except OverflowError:
+        raise ConfigError(field, value, allowed, why) from None
+    if integer and not as_float.is_integer():
         raise ConfigError(field, value, allowed, why)
-    if not math.isfinite(value) or value > high or value < low or (low_open and value == low):
+    if not math.isfinite(as_float) or value > high or value < low or (low_open and value == low):
         raise ConfigError(field, value, allowed, why)
 
 
 def check_choice(field: str, value: Any, choices: Iterable[Any], why: str = "") -> None:
     """Raise ConfigError unless ``value`` is one of ``choices``."""
     choices = tuple(choices)
-    if value not in choices:
+    # Same type as well as equal: 1 is not True, 0.0 is not "standard".
+    if not any(type(value) is type(c) and value == c for c in choices):
         raise ConfigError(field, value, "one of " + ", ".join(repr(c) for c in choices), why)
