@@ -548,7 +548,6 @@ def _result(cfg, seed, broker, outcome, sends, group_of, poison, first_done, sid
         "dead_lettered": counts["dead_lettered"],
         "expired": counts["expired"],
         "still_queued": counts["queued"],
-        "lost": 0,
         "throughput_per_s": counts["delivered"] / horizon,
         "latency_mean_s": float(done_lat.mean()) if done_lat.size else float("nan"),
         "latency_p50_s": pct["p50"],
