@@ -41,15 +41,19 @@ help:
 $(STAMP): pyproject.toml constraints.txt
 	@PATH="$(SYSTEM_PATH)" $(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), sys.version' \
 		|| { echo "The course needs Python 3.11 or newer as '$(PYTHON)' (make PYTHON=python3.11 ...)."; exit 1; }
-	PATH="$(SYSTEM_PATH)" $(PYTHON) -m venv $(VENV) \
+	@echo "Setting up $(VENV) (first run, or pyproject.toml / constraints.txt changed)"
+	@PATH="$(SYSTEM_PATH)" $(PYTHON) -m venv $(VENV) \
 		|| { echo "Creating $(VENV) failed. On Debian/Ubuntu: apt-get install python3-venv"; exit 1; }
 	$(BIN)/python -m pip install -c constraints.txt -e ".[test]"
 	touch $@
 
 setup: $(STAMP)
 
+# The repository root is both JupyterLab's root (so release/ is browsable) and the
+# nbgrader course root (nbgrader_config.py, the formgrader, the local exchange).
 lab: $(STAMP)
-	$(BIN)/jupyter lab notebooks/course-home.ipynb $(ALLOW_ROOT) $(LAB_ARGS)
+	mkdir -p exchange
+	$(BIN)/jupyter lab notebooks/course-home.ipynb --ServerApp.root_dir="$(CURDIR)" $(ALLOW_ROOT) $(LAB_ARGS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

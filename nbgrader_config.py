@@ -119,10 +119,14 @@ c.Autograde.create_student = True
 # criterion weights and letter grades (A-F) are defined in messagelab.course.
 
 # ---------------------------------------------------------------------------
-# Exchange (releasing and collecting on a shared JupyterHub)
+# Exchange (releasing and collecting)
 # ---------------------------------------------------------------------------
-# On a laptop nothing is exchanged: students open release/ directly. On a JupyterHub
-# with nbgrader's default exchange, uncomment and adapt:
+# On a laptop the exchange is a folder in the course (created by `make lab`, never
+# committed), so JupyterLab's Assignments tab and `nbgrader release_assignment` work
+# without a hub; a self-learner can also simply open release/ directly.
+c.Exchange.root = str(Path(__file__).resolve().parent / "exchange")
+#
+# On a JupyterHub with nbgrader's default exchange, replace it and adapt:
 #
 # c.Exchange.root = "/srv/nbgrader/exchange"   # a folder every user can read and write
 # c.Exchange.path_includes_course = True       # several courses share one exchange
