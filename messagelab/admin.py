@@ -59,9 +59,7 @@ def assignment_ids(root: Path = COURSE_ROOT) -> list[str]:
     )
 
 
-def make_course(
-    dest: Path, ids: Iterable[str] | None = None, *, source_root: Path = COURSE_ROOT
-) -> Path:
+def make_course(dest: Path, ids: Iterable[str] | None = None, *, source_root: Path = COURSE_ROOT) -> Path:
     """Create a course in ``dest`` from ``source_root``'s config and ``source/<id>`` folders.
 
     The copied ``nbgrader_config.py`` sets the course root to its own folder, so nbgrader
@@ -137,9 +135,7 @@ def run_nbgrader(
     if proc.returncode != 0:
         log = ((proc.stdout or "") + (proc.stderr or "")).strip().splitlines()
         tail = "\n".join(log[-40:])
-        raise NbgraderError(
-            f"nbgrader {' '.join(args)} exited with {proc.returncode} in {root}:\n{tail}"
-        )
+        raise NbgraderError(f"nbgrader {' '.join(args)} exited with {proc.returncode} in {root}:\n{tail}")
     return proc
 
 
@@ -158,9 +154,7 @@ def release(root: Path = COURSE_ROOT, ids: Iterable[str] | None = None) -> list[
     return [generate(assignment, root) for assignment in _ids(root, ids)]
 
 
-def generate_into(
-    dest: Path, ids: Iterable[str] | None = None, *, source_root: Path = COURSE_ROOT
-) -> Path:
+def generate_into(dest: Path, ids: Iterable[str] | None = None, *, source_root: Path = COURSE_ROOT) -> Path:
     """Generate releases in a fresh course at ``dest``; return its ``release`` folder.
 
     Compare the result with the committed ``release/`` to check the two are in sync.
@@ -170,9 +164,7 @@ def generate_into(
     return course / "release"
 
 
-def submit(
-    course: Path, assignment_id: str, student: str, notebooks: Path | Sequence[Path]
-) -> Path:
+def submit(course: Path, assignment_id: str, student: str, notebooks: Path | Sequence[Path]) -> Path:
     """Place notebooks in ``submitted/<student>/<id>/`` as nbgrader's collect would.
 
     ``notebooks`` is a folder (every notebook in it is copied) or a list of notebooks.
@@ -305,9 +297,7 @@ def notebook_differences(expected: Path, actual: Path) -> list[str]:
         meta_a = a.get("metadata", {}).get("nbgrader")
         meta_b = b.get("metadata", {}).get("nbgrader")
         if meta_a != meta_b:
-            problems.append(
-                f"{label}: nbgrader metadata differs: expected {meta_a}, found {meta_b}"
-            )
+            problems.append(f"{label}: nbgrader metadata differs: expected {meta_a}, found {meta_b}")
     return problems
 
 
@@ -333,18 +323,13 @@ def release_differences(expected: Path, actual: Path) -> list[str]:
     problems += [f"{name}: not generated from source (stale?)" for name in sorted(got - want)]
     for name in sorted(want & got):
         if name.endswith(".ipynb"):
-            problems += [
-                f"{name} {problem}"
-                for problem in notebook_differences(expected / name, actual / name)
-            ]
+            problems += [f"{name} {problem}" for problem in notebook_differences(expected / name, actual / name)]
         elif (expected / name).read_bytes() != (actual / name).read_bytes():
             problems.append(f"{name}: content differs")
     return problems
 
 
-def check_release(
-    workdir: Path, ids: Iterable[str] | None = None, root: Path = COURSE_ROOT
-) -> dict[str, list[str]]:
+def check_release(workdir: Path, ids: Iterable[str] | None = None, root: Path = COURSE_ROOT) -> dict[str, list[str]]:
     """Generate into ``workdir`` and compare with ``root/release``; problems per assignment."""
     ids = _ids(root, ids)
     generated = generate_into(workdir, ids, source_root=root)
@@ -352,6 +337,19 @@ def check_release(
         assignment: release_differences(generated / assignment, Path(root) / "release" / assignment)
         for assignment in ids
     }
+
+
+def orphaned_releases(root: Path = COURSE_ROOT) -> list[str]:
+    """Folders in ``release/`` with no assignment in ``source/`` to generate them from."""
+    release_dir = Path(root) / "release"
+    if not release_dir.is_dir():
+        return []
+    sources = set(assignment_ids(root))
+    return sorted(
+        folder.name
+        for folder in release_dir.iterdir()
+        if folder.is_dir() and not folder.name.startswith(".") and folder.name not in sources
+    )
 
 
 def _ids(root: Path, ids: Iterable[str] | None) -> list[str]:
@@ -364,12 +362,8 @@ def _ids(root: Path, ids: Iterable[str] | None) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m messagelab.admin", description=__doc__.split("\n\n")[0]
-    )
-    parser.add_argument(
-        "--root", type=Path, default=COURSE_ROOT, help="course root (default: this repository)"
-    )
+    parser = argparse.ArgumentParser(prog="python -m messagelab.admin", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--root", type=Path, default=COURSE_ROOT, help="course root (default: this repository)")
     commands = parser.add_subparsers(dest="command", required=True)
 
     p_release = commands.add_parser("release", help="regenerate release/ from source/")
@@ -404,7 +398,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"{assignment}: {'in sync' if not lines else 'OUT OF SYNC'}")
                 for line in lines:
                     print(f"  {line}")
-            return 1 if any(problems.values()) else 0
+            orphans = orphaned_releases(root)
+            for assignment in orphans:
+                print(f"{assignment}: in release/ but not in source/")
+            return 1 if any(problems.values()) or orphans else 0
         elif args.command == "autograde":
             # nbgrader grades a class one notebook at a time: let its log show progress.
             autograde(args.id, root, student=args.student, capture=False)

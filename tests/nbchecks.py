@@ -47,9 +47,7 @@ def notebooks(folder: Path) -> list[Path]:
     """Every notebook under ``folder``, sorted, checkpoints excluded."""
     if not folder.is_dir():
         return []
-    return sorted(
-        path for path in folder.rglob("*.ipynb") if ".ipynb_checkpoints" not in path.parts
-    )
+    return sorted(path for path in folder.rglob("*.ipynb") if ".ipynb_checkpoints" not in path.parts)
 
 
 def rel(path: Path) -> str:

@@ -80,8 +80,7 @@ def test_every_requirement_is_pinned_within_its_range() -> None:
             problems.append(f"{requirement.name}: not pinned in constraints.txt")
         elif not requirement.specifier.contains(pins[name], prereleases=True):
             problems.append(
-                f"{requirement.name}: constraints.txt pins {pins[name]}, "
-                f"outside pyproject's {requirement.specifier}"
+                f"{requirement.name}: constraints.txt pins {pins[name]}, outside pyproject's {requirement.specifier}"
             )
     assert not problems, "run `make lock` or fix the ranges:\n" + "\n".join(problems)
 

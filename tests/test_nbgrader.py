@@ -46,8 +46,7 @@ ASSIGNMENTS = [pytest.param((FIXTURE_COURSE, "demo"), id="fixture-demo")] + [
 ]
 
 SOURCE_NOTEBOOKS = [
-    pytest.param(path, id=rel(path))
-    for path in notebooks(FIXTURE_COURSE / "source") + notebooks(ROOT / "source")
+    pytest.param(path, id=rel(path)) for path in notebooks(FIXTURE_COURSE / "source") + notebooks(ROOT / "source")
 ]
 
 
@@ -89,26 +88,19 @@ def graded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
 
 
 def autograded_test_ids(path: Path) -> set[str]:
-    return {
-        nbgrader_meta(cell)["grade_id"] for cell in read(path).cells if is_autograded_test(cell)
-    }
+    return {nbgrader_meta(cell)["grade_id"] for cell in read(path).cells if is_autograded_test(cell)}
 
 
 @pytest.mark.slow
 def test_source_scores_full_marks(graded: Graded) -> None:
     grades = admin.grades(graded.assignment, INSTRUCTOR, graded.course)
     by_cell = {(g.notebook, g.grade_id): g for g in grades}
-    tests = {
-        (path.stem, grade_id)
-        for path in graded.source_notebooks()
-        for grade_id in autograded_test_ids(path)
-    }
+    tests = {(path.stem, grade_id) for path in graded.source_notebooks() for grade_id in autograded_test_ids(path)}
     assert tests, f"{graded.assignment} has no autograded test cells"
     missing = sorted(tests - by_cell.keys())
     assert not missing, f"test cells without a grade in the gradebook: {missing}"
     lost = [
-        f"{notebook}/{grade_id}: {by_cell[notebook, grade_id].auto_score} of "
-        f"{by_cell[notebook, grade_id].max_score}"
+        f"{notebook}/{grade_id}: {by_cell[notebook, grade_id].auto_score} of {by_cell[notebook, grade_id].max_score}"
         for notebook, grade_id in sorted(tests)
         if by_cell[notebook, grade_id].auto_score != by_cell[notebook, grade_id].max_score
     ]
@@ -130,17 +122,14 @@ def test_release_hides_solutions_and_hidden_tests(graded: Graded) -> None:
         release = graded.generated / source.name
         assert release.is_file(), f"{release.name} was not generated"
         found = leaks(read(source), read(release))
-        assert not found, f"{release.name} shows what only the instructor may see:\n" + "\n".join(
-            found
-        )
+        assert not found, f"{release.name} shows what only the instructor may see:\n" + "\n".join(found)
 
 
 @pytest.mark.slow
 def test_committed_release_matches_generated(graded: Graded) -> None:
     problems = admin.release_differences(graded.generated, graded.committed)
-    assert not problems, (
-        f"{rel(graded.committed)} is out of sync with its source (run `make release`):\n"
-        + "\n".join(problems)
+    assert not problems, f"{rel(graded.committed)} is out of sync with its source (run `make release`):\n" + "\n".join(
+        problems
     )
 
 
@@ -150,7 +139,8 @@ def test_committed_release_is_byte_identical(graded: Graded) -> None:
     different = [
         path.name
         for path in notebooks(graded.generated)
-        if (graded.committed / path.name).read_bytes() != path.read_bytes()
+        if not (graded.committed / path.name).is_file()
+        or (graded.committed / path.name).read_bytes() != path.read_bytes()
     ]
     assert not different, f"regenerating {rel(graded.committed)} would change {different}"
 
@@ -163,6 +153,12 @@ def test_test_cells_write_nothing_to_stderr(graded: Graded) -> None:
         tests = [i for i, cell in enumerate(nb.cells) if is_autograded_test(cell)]
         noisy = stderr_outputs(nb, tests)
         assert not noisy, f"{path.name}: test cells write to stderr:\n" + "\n".join(noisy)
+
+
+@pytest.mark.parametrize("origin", [FIXTURE_COURSE, ROOT], ids=["fixture", "course"])
+def test_every_release_has_a_source(origin: Path) -> None:
+    orphans = admin.orphaned_releases(origin)
+    assert not orphans, f"release/ folders with no source/ to generate them from: {orphans}"
 
 
 @pytest.mark.parametrize("path", SOURCE_NOTEBOOKS)
@@ -226,7 +222,5 @@ def test_release_error_policy_on_an_unanswered_release(demo: Graded) -> None:
     # The unanswered solution and both test cells fail, as a student would see.
     assert any(out.output_type == "error" for cell in nb.cells for out in cell.get("outputs", []))
     setup = next(i for i, cell in enumerate(nb.cells) if cell.source == "import math")
-    nb.cells[setup].outputs = [
-        nbformat.v4.new_output("error", ename="ImportError", evalue="no math", traceback=[])
-    ]
+    nb.cells[setup].outputs = [nbformat.v4.new_output("error", ename="ImportError", evalue="no math", traceback=[])]
     assert unexpected_release_errors(nb) == ["cell 1 (setup): ImportError: no math"]
