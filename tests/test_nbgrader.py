@@ -13,6 +13,7 @@ before (and besides) the real assignments.
 
 from __future__ import annotations
 
+import shutil
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -224,3 +225,21 @@ def test_release_error_policy_on_an_unanswered_release(demo: Graded) -> None:
     setup = next(i for i, cell in enumerate(nb.cells) if cell.source == "import math")
     nb.cells[setup].outputs = [nbformat.v4.new_output("error", ename="ImportError", evalue="no math", traceback=[])]
     assert unexpected_release_errors(nb) == ["cell 1 (setup): ImportError: no math"]
+
+
+@pytest.mark.slow
+def test_check_command_flags_an_edited_release(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`python -m messagelab.admin check` passes on a synced course and names an edited cell."""
+    course = tmp_path / "course"
+    shutil.copytree(FIXTURE_COURSE, course)
+    assert admin.main(["--root", str(course), "check"]) == 0
+    assert "demo: in sync" in capsys.readouterr().out
+
+    release = course / "release" / "demo" / "demo.ipynb"
+    nb = read(release)
+    nb.cells[0].source += "\nEdited by hand."
+    nbformat.write(nb, release)
+    assert admin.main(["--root", str(course), "check"]) == 1
+    out = capsys.readouterr().out
+    assert "demo: OUT OF SYNC" in out
+    assert "cell 0 (intro): source differs" in out
