@@ -56,3 +56,9 @@ def test_no_ui_while_nbgrader_grades(monkeypatch, capsys, explorer):
     assert grading()
     explorer._ipython_display_()
     assert "not drawn while the notebook is graded" in capsys.readouterr().out
+
+
+def test_explorer_builds_nothing_while_nbgrader_grades(monkeypatch):
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    inert = QueueExplorer(BLACK_FRIDAY.config)
+    assert inert.controls == {} and inert.last_result is None and not hasattr(inert, "figure")
