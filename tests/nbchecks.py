@@ -10,6 +10,7 @@ import copy
 import functools
 import os
 import re
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -166,13 +167,23 @@ def leaks(source_nb: nbformat.NotebookNode, release_nb: nbformat.NotebookNode) -
 
 @contextmanager
 def normal_run_environment() -> Iterator[None]:
-    """A plain run, as a student's: no ``NBGRADER_EXECUTION`` reaches the kernel."""
+    """A plain run, as a student's: no ``NBGRADER_EXECUTION`` reaches the kernel.
+
+    A learner's copies (made by the course home) go to a throw-away folder, not ``work/``.
+    """
     saved = os.environ.pop("NBGRADER_EXECUTION", None)
-    try:
-        yield
-    finally:
-        if saved is not None:
-            os.environ["NBGRADER_EXECUTION"] = saved
+    saved_workspace = os.environ.get("MESSAGELAB_WORKSPACE")
+    with tempfile.TemporaryDirectory() as scratch:
+        os.environ["MESSAGELAB_WORKSPACE"] = scratch
+        try:
+            yield
+        finally:
+            if saved is not None:
+                os.environ["NBGRADER_EXECUTION"] = saved
+            if saved_workspace is None:
+                os.environ.pop("MESSAGELAB_WORKSPACE", None)
+            else:
+                os.environ["MESSAGELAB_WORKSPACE"] = saved_workspace
 
 
 @functools.cache

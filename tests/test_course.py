@@ -261,13 +261,15 @@ def test_course_home_headings_are_one_h1_then_h2s() -> None:
 
 
 @pytest.mark.slow
-def test_course_home_runs_from_the_notebooks_folder(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_course_home_runs_from_the_notebooks_folder(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     from nbclient import NotebookClient
 
     # The kernel imports this checkout's messagelab, whatever is installed.
     monkeypatch.setenv(
         "PYTHONPATH", os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
     )
+    workspace = tmp_path / "work"
+    monkeypatch.setenv("MESSAGELAB_WORKSPACE", str(workspace))
     nb = nbformat.read(HOME, as_version=4)
     client = NotebookClient(
         nb, timeout=60, kernel_name="python3", resources={"metadata": {"path": str(HOME.parent)}}
@@ -278,10 +280,13 @@ def test_course_home_runs_from_the_notebooks_folder(monkeypatch: pytest.MonkeyPa
     assert not [o for o in outputs if o.output_type == "error"]
     assert not [o for o in outputs if o.output_type == "stream" and o.name == "stderr"]
 
-    # The links cell lists exactly the released assignments, each link resolving from notebooks/.
+    # The links cell lists exactly the released assignments, each link resolving from notebooks/
+    # to the learner's own copy, made by the page.
     links_cell = next(cell for cell in nb.cells if cell.get("id") == "links")
     markdown = links_cell.outputs[0]["data"]["text/markdown"]
     targets = re.findall(r"\]\(([^)]+)\)", markdown)
     released = [a for a in course.ASSIGNMENTS if course.status(a, REPO) == "available"]
-    assert targets == [f"../release/{a.id}/{a.id}.ipynb" for a in released]
+    assert [Path(t).parent.name for t in targets] == [a.id for a in released]
+    assert all((HOME.parent / t).resolve() == (workspace / a.id / f"{a.id}.ipynb").resolve()
+               for t, a in zip(targets, released, strict=True))
     assert all((HOME.parent / target).resolve().is_file() for target in targets)

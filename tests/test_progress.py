@@ -1,0 +1,48 @@
+"""A learner's copies are made once, never overwritten, and their progress is counted."""
+
+import shutil
+from pathlib import Path
+
+import nbformat
+
+from messagelab import progress
+
+REPO = Path(__file__).resolve().parent.parent
+EX01 = "ex01-message-queues"
+
+
+def fake_root(tmp_path: Path) -> Path:
+    root = tmp_path / "course"
+    (root / "release").mkdir(parents=True)
+    shutil.copytree(REPO / "release" / EX01, root / "release" / EX01)
+    (root / "pyproject.toml").write_text("")
+    return root
+
+
+def test_copies_are_made_once_and_never_overwritten(tmp_path, monkeypatch):
+    monkeypatch.delenv("MESSAGELAB_WORKSPACE", raising=False)
+    root = fake_root(tmp_path)
+    made = progress.ensure_copies(root)
+    assert made == [root / "work" / EX01 / f"{EX01}.ipynb"]
+    copy = made[0]
+    nb = nbformat.read(copy, as_version=4)
+    answer = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution") and c.cell_type == "code")
+    answer.source = "busy_consumers_at_peak = 16.8"
+    written = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution") and c.cell_type == "markdown")
+    written.source = "My diagram"
+    nbformat.write(nb, copy)
+    assert progress.ensure_copies(root) == []
+    assert "busy_consumers_at_peak = 16.8" in copy.read_text()
+    p = progress.progress(copy)
+    assert (p.designs_done, p.designs, p.written_done, p.written) == (1, 5, 1, 6)
+    frame = progress.progress_frame(root)
+    assert frame.loc[0, "design answers"] == "1/5" and frame.loc[0, "done"] == "18%"
+
+
+def test_release_itself_counts_as_nothing_done(tmp_path, monkeypatch):
+    monkeypatch.setenv("MESSAGELAB_WORKSPACE", str(tmp_path / "elsewhere"))
+    root = fake_root(tmp_path)
+    assert progress.progress_frame(root).loc[0, "done"] == "not started"
+    progress.ensure_copies(root)
+    assert (tmp_path / "elsewhere" / EX01 / f"{EX01}.ipynb").exists()
+    assert progress.progress_frame(root).loc[0, "done"] == "0%"
