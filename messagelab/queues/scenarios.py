@@ -38,7 +38,7 @@ class QueueScenario:
         """The business targets as a table."""
         return pd.DataFrame(
             {"target": [t.describe() for t in self.targets], "metric": [t.metric for t in self.targets]}
-        ).set_index("target")
+        )
 
     def workload_frame(self) -> pd.DataFrame:
         """The facts of the workload a design must survive."""
@@ -56,7 +56,7 @@ class QueueScenario:
             ("producer resends (missed acknowledgement)", f"{c.producer_retry_rate:.0%} of orders"),
             ("simulated window", f"{c.duration_s:g} s of orders + {c.drain_s:g} s to drain"),
         ]
-        return pd.DataFrame(rows, columns=["fact", "value"]).set_index("fact")
+        return pd.DataFrame(rows, columns=["fact", "value"])
 
 
 #: ShopFast's order pipeline on Black Friday, time compressed: one minute of normal
