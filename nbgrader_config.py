@@ -114,9 +114,15 @@ c.Autograde.create_student = True
 # Feedback and grade export
 # ---------------------------------------------------------------------------
 
-# `nbgrader export` (make grades) writes grades.csv in the folder it runs in (the course
-# root); `--to=FILE` picks another file. The CSV holds raw scores per assignment; the
-# criterion weights and letter grades (A-F) are defined in messagelab.course.
+# `nbgrader export` (make grades) writes the module grades: one row per student with
+# each assignment's score (%), the four criterion percentages (arch, sys, biz, comm: the
+# grade_id prefixes), the weighted total and the letter (A-F). Weights and letter floors
+# are defined in messagelab.course; the arithmetic is in messagelab.gradebook.
+# `--to=FILE` picks the file (default grades.csv, in the course root);
+# `--assignment=[id1,id2]` counts only those assignments (default: every assignment with
+# at least one submission); nbgrader's own per-assignment CSV is still available with
+# `nbgrader export --exporter=nbgrader.plugins.CsvExportPlugin`.
+c.ExportApp.plugin_class = "messagelab.nbgrader_export.CriteriaExportPlugin"
 
 # ---------------------------------------------------------------------------
 # Exchange (releasing and collecting)

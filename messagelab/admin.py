@@ -200,9 +200,14 @@ def autograde(
     return run_nbgrader(*args, root=root, timeout=timeout, capture=capture)
 
 
-def export_grades(root: Path = COURSE_ROOT, to: str = "grades.csv") -> Path:
-    """Export every grade in the gradebook to a CSV file (relative to ``root``)."""
-    run_nbgrader("export", f"--to={to}", root=root, capture=False)
+def export_grades(root: Path = COURSE_ROOT, to: str = "grades.csv", *, capture: bool = False) -> Path:
+    """Write the module grades to a CSV file (``to`` is relative to ``root``) and return its path.
+
+    Runs ``nbgrader export``, which the course's nbgrader_config.py points at
+    :class:`messagelab.nbgrader_export.CriteriaExportPlugin`: one row per student with each
+    assignment's score, the four criterion percentages, the weighted total and the letter.
+    """
+    run_nbgrader("export", f"--to={to}", root=root, capture=capture)
     return Path(root) / to
 
 
@@ -406,7 +411,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             # nbgrader grades a class one notebook at a time: let its log show progress.
             autograde(args.id, root, student=args.student, capture=False)
         elif args.command == "grades":
-            print(f"wrote {export_grades(root, args.to)}")
+            import pandas as pd
+
+            path = export_grades(root, args.to)
+            table = pd.read_csv(path, keep_default_na=False)
+            if table.empty:
+                print(f"wrote {path}: no graded submissions yet (make autograde ASSIGNMENT=<id> first)")
+            else:
+                letters = table["letter"].value_counts()
+                spread = ", ".join(f"{letter} {letters.get(letter, 0)}" for letter in "ABCDF")
+                print(f"wrote {path}: {len(table)} students ({spread})")
     except NbgraderError as error:
         print(error, file=sys.stderr)
         return 1
