@@ -127,7 +127,7 @@ WHERE c.type IN ('GradeCell', 'TaskCell')
 
 _GRADES_SQL = """
 SELECT sa.student_id AS student, a.name AS assignment, n.name AS notebook, c.name AS grade_id,
-       g.auto_score, g.manual_score, g.extra_credit, g.needs_manual_grade
+       g.auto_score, g.manual_score, g.extra_credit
 FROM grade g
 JOIN base_cell c ON c.id = g.cell_id
 JOIN submitted_notebook sn ON sn.id = g.notebook_id
@@ -234,8 +234,8 @@ def cell_grades(
         prefix), ``cell_type`` (``code`` or ``markdown``), ``max_score``, ``auto_score``,
         ``manual_score``, ``extra_credit`` (points, missing when unset), ``final_score``
         (points that count: manual over auto, plus extra credit; 0 when not submitted),
-        ``submitted`` (bool) and ``pending`` (a submitted answer still waiting for a
-        manual grade; it counts 0 until graded). Every student has a row for every cell
+        ``submitted`` (bool) and ``pending`` (a submitted answer with no score yet, a
+        written answer waiting for the grader; it counts 0 until graded). Every student has a row for every cell
         of every assignment counted, submitted or not.
 
     Raises:
@@ -268,10 +268,9 @@ def cell_grades(
 
     for column in ("max_score", "auto_score", "manual_score", "extra_credit"):
         frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
-    needs_manual = frame["needs_manual_grade"].fillna(False).astype(bool)
     earned = frame["manual_score"].where(frame["manual_score"].notna(), frame["auto_score"]).fillna(0.0)
     frame["final_score"] = (earned + frame["extra_credit"].fillna(0.0)).where(frame["submitted"], 0.0)
-    frame["pending"] = frame["submitted"] & needs_manual & frame["manual_score"].isna()
+    frame["pending"] = frame["submitted"] & frame["manual_score"].isna() & frame["auto_score"].isna()
     frame["criterion"] = frame["grade_id"].map(_criterion)
 
     order = {a: i for i, a in enumerate(counted)}
@@ -347,7 +346,7 @@ def weights_note(weights: pd.Series) -> str:
     absent = [key for key in CRITERIA if key not in weights.index]
     if not absent:
         return used
-    return f"{used} (renormalised: {', '.join(absent)} has no points in the assignments counted)"
+    return f"{used} (renormalised: no points for {', '.join(absent)} in the assignments counted)"
 
 
 def module_grades(cells: pd.DataFrame) -> pd.DataFrame:
