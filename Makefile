@@ -31,7 +31,7 @@ help:
 	@echo "make lab                         set up and open the course home in JupyterLab"
 	@echo "make test                        set up and run every test (PYTEST_ARGS=... to pass options)"
 	@echo "make release                     regenerate release/ from source/ (nbgrader generate_assignment)"
-	@echo "make autograde ASSIGNMENT=<id>   autograde submitted/*/<id>/ into autograded/"
+	@echo "make autograde ASSIGNMENT=<id>   autograde submitted/*/<id>/ into autograded/, on every core"
 	@echo "make grades                      export the gradebook to grades.csv"
 	@echo "make bench                       run every benchmarks/bench_*.py"
 	@echo "make lint                        ruff over the package, tests, benchmarks and notebooks"
@@ -61,9 +61,10 @@ test: $(STAMP)
 release: $(STAMP)
 	$(BIN)/python -m messagelab.admin release
 
+# Grades on every core (WORKERS=N to choose); exits 1 when any submission failed.
 autograde: $(STAMP)
-	@test -n "$(ASSIGNMENT)" || { echo "usage: make autograde ASSIGNMENT=<id>, e.g. ASSIGNMENT=ex01-message-queues"; exit 2; }
-	$(BIN)/python -m messagelab.admin autograde $(ASSIGNMENT)
+	@test -n "$(ASSIGNMENT)" || { echo "usage: make autograde ASSIGNMENT=<id> [WORKERS=N], e.g. ASSIGNMENT=ex01-message-queues"; exit 2; }
+	$(BIN)/python -m messagelab.admin autograde $(ASSIGNMENT) $(if $(WORKERS),--workers $(WORKERS))
 
 grades: $(STAMP)
 	$(BIN)/python -m messagelab.admin grades --to grades.csv

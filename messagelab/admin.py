@@ -9,7 +9,7 @@ Command line (from the repository root)::
 
     python -m messagelab.admin release [ID ...]        # source/<id> -> release/<id>
     python -m messagelab.admin check [ID ...]          # is release/ in sync with source/?
-    python -m messagelab.admin autograde ID [--student S]
+    python -m messagelab.admin autograde ID [--workers N] [--student S ...]   # on every core
     python -m messagelab.admin grades [--to grades.csv]
 """
 
@@ -191,6 +191,9 @@ def autograde(
 ) -> subprocess.CompletedProcess[str]:
     """Autograde the submissions in ``submitted/`` for one assignment (or one student).
 
+    This is plain ``nbgrader autograde --force``: one process grading one submission after
+    another. ``python -m messagelab.admin autograde`` (and ``make autograde``) grade a class
+    on every core instead, with progress and a summary (:func:`messagelab.autograde.grade_class`).
     The assignment must have been generated in this course first (its cells are read
     from the gradebook). Scores go to the gradebook; read them with :func:`grades`.
     """
@@ -377,9 +380,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     p_check = commands.add_parser("check", help="fail when release/ is out of sync with source/")
     p_check.add_argument("ids", nargs="*", help="assignment ids (default: all in source/)")
 
-    p_grade = commands.add_parser("autograde", help="autograde submitted/ for one assignment")
+    from messagelab import autograde as autograding
+
+    p_grade = commands.add_parser(
+        "autograde",
+        help="autograde submitted/ for one assignment, on every core",
+        description="Autograde submitted/*/ID/ in parallel. Exit status: 0 when every submission was "
+        "graded, 1 when any failed (the summary says which and why).",
+    )
     p_grade.add_argument("id", help="assignment id, e.g. ex01-message-queues")
-    p_grade.add_argument("--student", help="grade only this student")
+    p_grade.add_argument(
+        "--student", action="extend", nargs="+", metavar="S", help="grade only these students (repeatable)"
+    )
+    p_grade.add_argument("--workers", type=int, metavar="N", help="grading processes (default: one per CPU core)")
+    p_grade.add_argument(
+        "--timeout",
+        type=float,
+        default=autograding.DEFAULT_TIMEOUT_S,
+        metavar="SECONDS",
+        help="stop one student's grading after this long (default: %(default)g)",
+    )
 
     p_grades = commands.add_parser("grades", help="export the gradebook to CSV")
     p_grades.add_argument("--to", default="grades.csv", help="CSV file (default: grades.csv)")
@@ -408,8 +428,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"{assignment}: in release/ but not in source/")
             return 1 if any(problems.values()) or orphans else 0
         elif args.command == "autograde":
-            # nbgrader grades a class one notebook at a time: let its log show progress.
-            autograde(args.id, root, student=args.student, capture=False)
+            if args.workers is not None and args.workers < 1:
+                p_grade.error("--workers must be at least 1")
+            batch = autograding.grade_class(
+                args.id, root, students=args.student, workers=args.workers, timeout=args.timeout
+            )
+            print(batch.summary())
+            return batch.exit_code
         elif args.command == "grades":
             import pandas as pd
 

@@ -1,0 +1,209 @@
+"""Autograding benchmark: a class graded by plain nbgrader, then on every core.
+
+In a temporary course built from this repository's config, the assignment is generated
+and a class of ``--n`` submissions is placed in ``submitted/``: three in four are the
+instructor's source notebook (every answer given), one in four the student release (no
+answer). The class is then graded twice, each time from a clean gradebook and an empty
+``autograded/``:
+
+1. serially, by ``nbgrader autograde <id> --force``: one command, every student;
+2. in parallel, by :func:`messagelab.autograde.grade_class` with ``--workers`` processes
+   (default: one per core), re-verification off so both runs do the same work.
+
+Reported: submissions per minute for each, the ratio, each student's grading time in the
+parallel run against DESIGN.md's budget (one student's module in ≤ 2 minutes on 2 cores),
+and whether both runs gave every grade cell the same auto score. The exit status stays 0
+unless a run fails outright: this is a measurement, not a test. From the repository root::
+
+    python benchmarks/bench_autograde.py                     # 40 submissions of ex01
+    python benchmarks/bench_autograde.py --assignment demo --n 6   # the tiny fixture, seconds
+
+Results are also written as JSON to ``build/benchmarks/autograde.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+from messagelab import admin
+from messagelab.autograde import grade_class
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURE_COURSE = ROOT / "tests" / "fixtures" / "course"
+DEFAULT_OUT = ROOT / "build" / "benchmarks" / "autograde.json"
+DEFAULT_ASSIGNMENT = "ex01-message-queues"
+
+#: One student's whole module autogrades in this many seconds or less (DESIGN.md, on 2 cores).
+STUDENT_BUDGET_S = 120.0
+
+#: Every BLANK_EVERY-th student submits the unanswered release.
+BLANK_EVERY = 4
+
+
+def origin_of(assignment: str) -> Path:
+    """The course an assignment comes from: this repository, or the test fixture (``demo``)."""
+    if (ROOT / "source" / assignment).is_dir():
+        return ROOT
+    if (FIXTURE_COURSE / "source" / assignment).is_dir():
+        return FIXTURE_COURSE
+    known = admin.assignment_ids(ROOT) + admin.assignment_ids(FIXTURE_COURSE)
+    raise SystemExit(f"unknown assignment {assignment!r}; known: {', '.join(known)}")
+
+
+def build_class(course: Path, assignment: str, n: int) -> dict[str, int]:
+    """Generate the assignment in ``course`` and submit ``n`` students; count each kind."""
+    admin.make_course(course, [assignment], source_root=origin_of(assignment))
+    admin.generate(assignment, course, timeout=600)
+    answered = course / "source" / assignment
+    blank = course / "release" / assignment
+    counts = {"answered": 0, "blank": 0}
+    for index in range(n):
+        kind = "blank" if index % BLANK_EVERY == BLANK_EVERY - 1 else "answered"
+        admin.submit(course, assignment, f"student{index:03d}", answered if kind == "answered" else blank)
+        counts[kind] += 1
+    return counts
+
+
+def reset(course: Path, clean_gradebook: Path) -> None:
+    """The course as it was before any grading: the generated gradebook, no autograded/."""
+    shutil.copyfile(clean_gradebook, course / "gradebook.db")
+    shutil.rmtree(course / "autograded", ignore_errors=True)
+
+
+def auto_scores(course: Path, assignment: str, students: list[str]) -> dict[str, dict[str, float | None]]:
+    return {
+        student: {f"{g.notebook}/{g.grade_id}": g.auto_score for g in admin.grades(assignment, student, course)}
+        for student in students
+    }
+
+
+def rate(count: int, seconds: float) -> float:
+    return 60.0 * count / seconds
+
+
+def main(
+    *,
+    n: int = 40,
+    assignment: str = DEFAULT_ASSIGNMENT,
+    workers: int | None = None,
+    out: Path | str = DEFAULT_OUT,
+    quiet: bool = False,
+) -> dict[str, Any]:
+    """Build the class, grade it both ways, print the report (unless ``quiet``), write JSON."""
+    if n < 1:
+        raise SystemExit("--n must be at least 1")
+    say = (lambda line: None) if quiet else (lambda line: print(line, flush=True))
+    workers = workers or os.cpu_count() or 1
+    with tempfile.TemporaryDirectory(prefix="bench-autograde-") as tmp:
+        course = Path(tmp) / "course"
+        say(f"Building a class of {n} submissions of {assignment} in {course} …")
+        counts = build_class(course, assignment, n)
+        students = [f"student{index:03d}" for index in range(n)]
+        clean = Path(tmp) / "gradebook.clean.db"
+        shutil.copyfile(course / "gradebook.db", clean)
+
+        say("Serial: nbgrader autograde (one command, every student) …")
+        reset(course, clean)
+        started = time.perf_counter()
+        admin.autograde(assignment, course, timeout=3600)
+        serial_s = time.perf_counter() - started
+        serial_scores = auto_scores(course, assignment, students)
+
+        say(f"Parallel: messagelab.autograde with {workers} workers …")
+        reset(course, clean)
+        started = time.perf_counter()
+        batch = grade_class(
+            assignment,
+            course,
+            workers=workers,
+            reverify=False,
+            progress=None if quiet else (lambda line: print(f"  {line}", flush=True)),
+            workdir=Path(tmp),
+        )
+        parallel_s = time.perf_counter() - started
+        parallel_scores = auto_scores(course, assignment, students)
+
+    student_s = [r.seconds for r in batch.results]
+    out = Path(out)
+    result: dict[str, Any] = {
+        "environment": {
+            "python": platform.python_version(),
+            "platform": f"{platform.system()} {platform.machine()}",
+            "cpu_count": os.cpu_count(),
+            "nbgrader": version("nbgrader"),
+        },
+        "assignment": assignment,
+        "submissions": n,
+        **counts,
+        "serial": {"seconds": serial_s, "per_minute": rate(n, serial_s)},
+        "parallel": {
+            "workers": batch.workers,
+            "seconds": parallel_s,
+            "per_minute": rate(n, parallel_s),
+            "graded": len(batch.graded),
+            "failed": {r.student: r.reason for r in batch.failed},
+            "student_p50_s": statistics.median(student_s),
+            "student_max_s": max(student_s),
+        },
+        "speedup": serial_s / parallel_s,
+        "scores_match": serial_scores == parallel_scores,
+        "student_budget_s": STUDENT_BUDGET_S,
+        "json_path": str(out),
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    say(report(result))
+    return result
+
+
+def report(r: dict[str, Any]) -> str:
+    e, serial, parallel = r["environment"], r["serial"], r["parallel"]
+    lines = [
+        "",
+        f"Autograding {r['submissions']} submissions of {r['assignment']} "
+        f"({r['answered']} answered, {r['blank']} blank): Python {e['python']} on {e['platform']}, "
+        f"{e['cpu_count']} CPUs, nbgrader {e['nbgrader']}",
+        f"   {'run':<40} {'seconds':>8} {'per minute':>11}",
+        f"   {'serial: nbgrader autograde':<40} {serial['seconds']:8.1f} {serial['per_minute']:11.1f}",
+        f"   {'parallel: messagelab.autograde, ' + str(parallel['workers']) + ' workers':<40} "
+        f"{parallel['seconds']:8.1f} {parallel['per_minute']:11.1f}",
+        f"   parallel ÷ serial throughput: {r['speedup']:.2f}×",
+        f"   one student's grading in the parallel run: median {parallel['student_p50_s']:.1f} s, "
+        f"max {parallel['student_max_s']:.1f} s (budget {r['student_budget_s']:g} s)",
+        f"   same auto score on every grade cell in both runs: {'yes' if r['scores_match'] else 'NO'}",
+    ]
+    if parallel["failed"]:
+        lines.append(f"   FAILED in the parallel run: {parallel['failed']}")
+    if parallel["student_max_s"] > r["student_budget_s"]:
+        lines.append(f"OVER BUDGET: a student took {parallel['student_max_s']:.1f} s > {r['student_budget_s']:g} s")
+    lines.append(f"JSON: {r['json_path']}")
+    return "\n".join(lines)
+
+
+def parse_args(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n", type=int, default=40, help="submissions in the class (default: 40)")
+    parser.add_argument(
+        "--assignment",
+        default=DEFAULT_ASSIGNMENT,
+        help=f"assignment id (default: {DEFAULT_ASSIGNMENT}; 'demo' is the tiny test fixture)",
+    )
+    parser.add_argument("--workers", type=int, help="parallel workers (default: one per CPU core)")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where to write the JSON")
+    return vars(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    main(**parse_args())
+    sys.exit(0)

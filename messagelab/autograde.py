@@ -1,0 +1,719 @@
+"""Autograde a class on every core, with progress, without corrupting the gradebook.
+
+nbgrader grades one submission after another (jupyter/nbgrader#174), shows no progress
+(#1456), and its SQLite gradebook takes one writer at a time. This module keeps nbgrader's
+grading exactly as it is and changes only how a class is scheduled::
+
+    submitted/<student>/<id>/ ──► scratch course of its own ──► worker: nbgrader autograde
+                                   (config, source files,         <id> --student <student>
+                                    submission, gradebook copy)            │
+    gradebook.db  ◄── parent merges, one student at a time ◄───────────────┘
+    autograded/<student>/<id>/  ◄── parent copies the graded notebooks
+
+* **Scratch courses.** Each submission is graded by nbgrader's own ``autograde`` in a
+  folder of its own holding the course's ``nbgrader_config.py``, the assignment's source
+  files, that one submission and a snapshot of the gradebook (hidden tests, checksums and
+  the grades entered so far). Workers never open the real gradebook, so SQLite's single
+  writer is never contended and a dying kernel cannot leave the real course half-written.
+* **Workers** (one per core by default) import nbgrader once and grade submission after
+  submission in-process, as nbgrader's own test suite runs it: a class pays nbgrader's
+  start-up (~2 s) once per core, not once per student. A worker that dies or overruns the
+  per-student time limit is killed with its kernel and replaced; only that student fails.
+* **One writer.** The parent alone writes the real gradebook, serially, through nbgrader's
+  ``Gradebook`` API, and only the fields autograding owns: the submission (created if new)
+  and its timestamp, each cell's ``auto_score`` and ``needs_manual_grade``, automatic
+  comments and late penalties. Manual scores, extra credit and graders' comments are never
+  written, so regrading a student keeps what an instructor entered in the formgrader.
+* **Failures cost one student.** When nbgrader fails on a submission (a kernel killed by
+  ``os._exit``, a notebook that is not JSON, a run past the time limit), that student's
+  scores are left as they were, the submission is recorded (as nbgrader records it), the
+  stale ``autograded/`` copy is removed (as ``nbgrader autograde --force`` removes it), and
+  the reason goes into the summary. The batch always completes.
+* **Re-verification.** When ``messagelab.grading.verify`` defines ``reverify(course_root,
+  assignment, student)``, it is called in the parent right after each student is merged;
+  an error inside it is reported for that student and the batch goes on.
+
+From the course root::
+
+    python -m messagelab.admin autograde ex01-message-queues [--workers N] [--student S ...]
+
+prints one line per student as it finishes, e.g. ``[12/40] graded alice (3.1 s), 1 failed,
+about 1m20s left``, then a summary: how many were graded, which failed and why, the total
+time and submissions per minute. The exit status is 0 when every submission was graded
+(and re-verified), 1 when any failed.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import queue
+import re
+import select
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+import warnings
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from messagelab.admin import CONFIG_NAME, COURSE_ROOT, NbgraderError, _path_with_interpreter_bin
+
+#: Seconds one student's grading may take before it is stopped and reported. nbgrader's own
+#: per-cell limit (``c.Execute.timeout``) ends a looping cell long before; this catches a
+#: kernel that ignores interrupts.
+DEFAULT_TIMEOUT_S = 1200.0
+
+#: Seconds a worker may take to import nbgrader and report ready.
+STARTUP_TIMEOUT_S = 120.0
+
+#: The optional re-verification hook: ``reverify(course_root, assignment, student)``.
+VERIFY_MODULE = "messagelab.grading.verify"
+
+_WORKER_CODE = "from messagelab.autograde import serve_worker; serve_worker()"
+
+
+class AutogradeError(NbgraderError):
+    """The class cannot be graded at all (no gradebook, unknown assignment, …)."""
+
+
+# ---------------------------------------------------------------------------
+# Results
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class StudentResult:
+    """How one student's submission fared."""
+
+    student: str
+    graded: bool
+    seconds: float  # time in the worker (grading only; merging is not counted)
+    reason: str | None = None  # why it failed, for the summary
+    verification: Any = None  # what ``reverify`` returned, when it ran
+    log: Path | None = None  # nbgrader's log for a failed submission
+
+
+@dataclass
+class BatchResult:
+    """A whole class: one result per student, in the order they finished."""
+
+    assignment: str
+    workers: int
+    seconds: float
+    results: list[StudentResult] = field(default_factory=list)
+    logs: Path | None = None  # folder keeping the logs of failed submissions
+
+    @property
+    def graded(self) -> list[StudentResult]:
+        return [r for r in self.results if r.graded]
+
+    @property
+    def failed(self) -> list[StudentResult]:
+        return [r for r in self.results if not r.graded]
+
+    @property
+    def per_minute(self) -> float:
+        """Submissions processed per minute of wall-clock time, failures included."""
+        return 60.0 * len(self.results) / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def exit_code(self) -> int:
+        """0 when every submission was graded, 1 when any failed."""
+        return 0 if self.results and not self.failed else 1
+
+    def summary(self) -> str:
+        lines = [
+            f"{self.assignment}: {len(self.graded)} of {len(self.results)} submissions graded, "
+            f"{len(self.failed)} failed, in {_duration(self.seconds)} with {self.workers} "
+            f"worker{'s' if self.workers != 1 else ''} ({self.per_minute:.1f} submissions per minute)"
+        ]
+        if self.failed:
+            width = max(len(r.student) for r in self.failed)
+            lines.append("failed:")
+            lines += [f"  {r.student:<{width}}  {r.reason}" for r in self.failed]
+        if self.logs is not None:
+            lines.append(f"nbgrader's logs of the failed submissions: {self.logs}")
+        return "\n".join(lines)
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes}m{rest:02d}s"
+
+
+# ---------------------------------------------------------------------------
+# The course, as nbgrader sees it
+# ---------------------------------------------------------------------------
+
+
+def _course_directory(root: Path) -> Any:
+    """nbgrader's ``CourseDirectory`` for the course at ``root``, from its config file."""
+    from nbgrader.coursedir import CourseDirectory
+    from traitlets.config import Config
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config = Config()
+    if (root / CONFIG_NAME).is_file():
+        config = PyFileConfigLoader(CONFIG_NAME, path=str(root)).load_config()
+    coursedir = CourseDirectory(config=config)
+    if "root" not in config.CourseDirectory:
+        coursedir.root = str(root)
+    return coursedir
+
+
+def _sqlite_path(db_url: str) -> Path:
+    prefix = "sqlite:///"
+    if not db_url.startswith(prefix):
+        raise AutogradeError(
+            f"parallel autograding snapshots a SQLite gradebook; this course uses {db_url!r}. "
+            "Run `nbgrader autograde` itself, which writes that database directly."
+        )
+    return Path(db_url[len(prefix) :])
+
+
+def submitted_students(coursedir: Any, assignment: str) -> list[str]:
+    """Students with a folder ``submitted/<student>/<assignment>/``, sorted (as nbgrader finds them)."""
+    import glob
+
+    pattern = re.compile(
+        coursedir.format_path(coursedir.submitted_directory, "(?P<student>[^/]+)", assignment, escape=True)
+    )
+    found = []
+    for path in glob.glob(coursedir.format_path(coursedir.submitted_directory, "*", assignment)):
+        match = pattern.fullmatch(path)
+        if match and os.path.isdir(path):
+            found.append(match["student"])
+    return sorted(found)
+
+
+# ---------------------------------------------------------------------------
+# The worker process
+# ---------------------------------------------------------------------------
+
+
+def serve_worker() -> None:
+    """Grade jobs read from stdin, one JSON line each, and answer each on stdout.
+
+    A job is ``{"course": …, "assignment": …, "student": …, "log": …}``: nbgrader's
+    ``autograde`` runs in-process with ``course`` as its course root and working folder,
+    and everything it (or the kernel it starts) writes goes to ``log``. The answer is
+    ``{"returncode": …}``, nbgrader's exit status.
+    """
+    answers = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # stray prints must not garble the answers
+    import nbgrader.apps.nbgraderapp  # noqa: F401  (the slow import, done before saying ready)
+
+    answers.write(json.dumps({"ready": True}) + "\n")
+    for line in sys.stdin:
+        job = json.loads(line)
+        code = _autograde_in_process(job["course"], job["assignment"], job["student"], job["log"])
+        answers.write(json.dumps({"returncode": code}) + "\n")
+
+
+def _autograde_in_process(course: str, assignment: str, student: str, log: str) -> int:
+    """``nbgrader autograde ASSIGNMENT --student STUDENT --force`` in ``course``; its exit status."""
+    from jupyter_core.application import NoStart
+    from nbgrader.apps.nbgraderapp import NbGraderApp
+
+    saved_fds = os.dup(1), os.dup(2)
+    saved_cwd, saved_path = os.getcwd(), list(sys.path)
+    with open(log, "w") as log_file:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(log_file.fileno(), 1)
+        os.dup2(log_file.fileno(), 2)  # nbgrader's log and the kernel's stderr
+        os.chdir(course)
+        app = NbGraderApp.instance()
+        try:
+            app.initialize(
+                [
+                    "autograde",
+                    assignment,
+                    f"--student={student}",
+                    "--force",
+                    # Whatever the course's config says, this scratch course is the root.
+                    f"--CourseDirectory.root={course}",
+                    f"--CourseDirectory.db_url=sqlite:///{Path(course) / 'gradebook.db'}",
+                ]
+            )
+            app.start()
+            code = 0
+        except NoStart:  # how jupyter's apps end once their subcommand is done
+            code = 0
+        except SystemExit as stop:
+            code = stop.code if isinstance(stop.code, int) else 1
+        except Exception:
+            traceback.print_exc()
+            code = 1
+        finally:
+            app.reset()
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved_fds[0], 1)
+            os.dup2(saved_fds[1], 2)
+            for fd in saved_fds:
+                os.close(fd)
+            os.chdir(saved_cwd)
+            sys.path[:] = saved_path  # nbgrader puts its working folder first on every run
+    return code
+
+
+class _Worker:
+    """The parent's handle on one worker process; starts it again after it dies or overruns."""
+
+    def __init__(self, log: Path, env: dict[str, str]) -> None:
+        self.log = log
+        self.env = env
+        self.proc: subprocess.Popen[str] | None = None
+
+    def _start(self) -> None:
+        with open(self.log, "a") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-c", _WORKER_CODE],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                text=True,
+                env=self.env,
+                cwd=self.log.parent,
+                start_new_session=True,  # an interrupt in the terminal reaches the parent only
+            )
+        if self._answer(STARTUP_TIMEOUT_S) is None:
+            self.kill()
+            tail = "\n".join(self.log.read_text(errors="replace").strip().splitlines()[-5:])
+            raise RuntimeError(f"the grading process did not start: {tail or 'no output'}")
+
+    def _answer(self, timeout: float) -> dict[str, Any] | None:
+        """The worker's next answer, or None when it overran ``timeout`` or died."""
+        assert self.proc is not None and self.proc.stdout is not None
+        ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
+        line = self.proc.stdout.readline() if ready else ""
+        return json.loads(line) if line else None
+
+    def grade(self, job: dict[str, str], timeout: float) -> tuple[int | None, str | None, float]:
+        """Run one job: nbgrader's exit status (or None and why there is none) and its seconds.
+
+        The time counts from handing the job over, so a worker's start-up is not charged to
+        the student it starts for.
+        """
+        if self.proc is None or self.proc.poll() is not None:
+            self._start()
+        assert self.proc is not None and self.proc.stdin is not None
+        started = time.monotonic()
+        try:
+            self.proc.stdin.write(json.dumps(job) + "\n")
+            self.proc.stdin.flush()
+        except BrokenPipeError:
+            pass  # it died; reading the answer says so
+        answer = self._answer(timeout)
+        seconds = time.monotonic() - started
+        if answer is not None:
+            return int(answer["returncode"]), None, seconds
+        died = self.proc.poll()
+        self.kill()
+        if died is None:
+            return None, f"timed out after {_duration(timeout)}; stopped with its kernel", seconds
+        return None, f"the grading process died (exit status {died})", seconds
+
+    def kill(self) -> None:
+        """Kill the worker, its kernel and anything the student's code started."""
+        proc, self.proc = self.proc, None
+        if proc is None:
+            return
+        import psutil
+
+        try:
+            family = psutil.Process(proc.pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            family = []
+        for process in family:
+            try:
+                process.kill()
+            except psutil.NoSuchProcess:
+                pass
+        proc.kill()
+        proc.wait()
+        psutil.wait_procs(family, timeout=5)
+        for stream in (proc.stdin, proc.stdout):
+            if stream is not None:
+                try:
+                    stream.close()
+                except OSError:
+                    pass
+
+    def close(self) -> None:
+        """Let the worker finish its loop and exit; kill it if it does not."""
+        proc = self.proc
+        if proc is None:
+            return
+        try:
+            assert proc.stdin is not None
+            proc.stdin.close()
+            proc.wait(timeout=10)
+            self.proc = None
+            assert proc.stdout is not None
+            proc.stdout.close()
+        except (OSError, subprocess.TimeoutExpired):
+            self.kill()
+
+
+# ---------------------------------------------------------------------------
+# The gradebook: snapshot, merge
+# ---------------------------------------------------------------------------
+
+
+def _snapshot(db: Path, dest: Path) -> None:
+    """A consistent copy of a live SQLite database (a grader may be writing to it)."""
+    source = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        copy = sqlite3.connect(dest)
+        try:
+            source.backup(copy)
+        finally:
+            copy.close()
+    finally:
+        source.close()
+
+
+@contextmanager
+def _quiet_gradebook() -> Iterator[None]:
+    """Hide the SAWarning nbgrader's ``add_submission`` always triggers (it is harmless)."""
+    from sqlalchemy.exc import SAWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SAWarning)
+        yield
+
+
+def _merge(real_url: str, scratch_url: str, course_id: str, assignment: str, student: str, *, scores: bool) -> None:
+    """Copy what autograding wrote for one student from the scratch gradebook to the real one.
+
+    The student and the submission (with its timestamp) are always recorded, as nbgrader
+    records them before grading. With ``scores``, so are the fields autograding owns: each
+    cell's ``auto_score`` and ``needs_manual_grade``, automatic comments and late penalties.
+    ``manual_score``, ``extra_credit`` and ``manual_comment`` are never written, so what
+    graders entered survives a regrade.
+    """
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with _quiet_gradebook(), Gradebook(scratch_url, course_id) as scratch:
+        try:
+            graded = scratch.find_submission(assignment, student)
+        except MissingEntry:
+            return  # nbgrader failed before it recorded the submission
+        with Gradebook(real_url, course_id) as real:
+            real.update_or_create_student(student)
+            if graded.timestamp is not None:
+                real.update_or_create_submission(assignment, student, timestamp=graded.timestamp)
+            else:
+                real.update_or_create_submission(assignment, student)
+            if not scores:
+                return
+            for notebook in graded.notebooks:
+                target = real.find_submission_notebook(notebook.name, assignment, student)
+                target.late_submission_penalty = notebook.late_submission_penalty
+                for grade in notebook.grades:
+                    into = real.find_grade(grade.name, notebook.name, assignment, student)
+                    into.auto_score = grade.auto_score
+                    into.needs_manual_grade = grade.needs_manual_grade
+                for comment in notebook.comments:
+                    into = real.find_comment(comment.name, notebook.name, assignment, student)
+                    into.auto_comment = comment.auto_comment
+            real.db.commit()
+
+
+def _failure_reason(log: Path) -> str:
+    """One line saying why nbgrader failed, from its log."""
+    text = log.read_text(errors="replace") if log.is_file() else ""
+    if "DeadKernelError" in text or "Kernel died" in text:
+        return "the kernel died while running the notebook (it exited or crashed)"
+    if "UnresponsiveKernelError" in text or "kernel became unresponsive" in text:
+        return "the kernel stopped responding and could not be interrupted"
+    if "NotJSONError" in text or "does not appear to be JSON" in text:
+        return "the submitted notebook is not valid JSON"
+    errors = re.findall(r"^((?:\w+\.)*\w*(?:Error|Exception)\w*): (.+)$", text, re.MULTILINE)
+    if errors:
+        name, message = errors[-1]
+        return f"{name.rsplit('.', 1)[-1]}: {message.strip()[:200]}"
+    logged = re.findall(r"\| ERROR\] (.+)$", text, re.MULTILINE)
+    return logged[0][:200] if logged else "nbgrader failed (see its log)"
+
+
+def _load_reverify() -> tuple[Callable[[Path, str, str], object] | None, str | None]:
+    """The optional hook (or None), and why it could not be loaded (or None)."""
+    try:
+        module = importlib.import_module(VERIFY_MODULE)
+    except ModuleNotFoundError as missing:
+        if missing.name is not None and VERIFY_MODULE.startswith(missing.name):
+            return None, None  # not written (yet): nothing to call
+        return None, f"cannot import {VERIFY_MODULE}: {missing}"
+    except Exception as error:
+        return None, f"cannot import {VERIFY_MODULE}: {type(error).__name__}: {error}"
+    hook = getattr(module, "reverify", None)
+    return (hook if callable(hook) else None), None
+
+
+# ---------------------------------------------------------------------------
+# Grading a class
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Job:
+    """One student's scratch course, ready to grade."""
+
+    student: str
+    course: Path
+    log: Path
+
+
+@dataclass(frozen=True)
+class _Done:
+    """What a worker thread hands the parent: nbgrader's exit status, or why there is none."""
+
+    student: str
+    job: _Job | None
+    returncode: int | None
+    why: str | None
+    seconds: float
+
+
+class _Batch:
+    """One run over a class: scratch courses, worker threads, and the parent's merges."""
+
+    def __init__(
+        self, assignment: str, root: Path, coursedir: Any, scratch: Path, *, timeout: float, reverify: bool
+    ) -> None:
+        self.assignment = assignment
+        self.timeout = timeout
+        self.root = root
+        self.coursedir = coursedir
+        self.scratch = scratch
+        self.snapshot = scratch / "gradebook.db"
+        self.logs = scratch / "logs"
+        self.hook, self.hook_error = _load_reverify() if reverify else (None, None)
+
+    def _scratch_coursedir(self, course: Path) -> Any:
+        from nbgrader.coursedir import CourseDirectory
+
+        place = CourseDirectory(config=self.coursedir.config)
+        place.root = str(course)
+        return place
+
+    def _shown(self, path: Path) -> str:
+        return str(path.relative_to(self.root)) if path.is_relative_to(self.root) else str(path)
+
+    def prepare(self, student: str) -> _Job | str:
+        """Build the student's scratch course, or say why there is nothing to grade."""
+        coursedir, assignment = self.coursedir, self.assignment
+        submitted = Path(coursedir.format_path(coursedir.submitted_directory, student, assignment))
+        if not submitted.is_dir():
+            return f"no submission in {self._shown(submitted)}/"
+        if not any(submitted.glob("*.ipynb")):
+            return f"no notebook in {self._shown(submitted)}/"
+        course = self.scratch / "courses" / student
+        course.mkdir(parents=True)
+        place = self._scratch_coursedir(course)
+        if (self.root / CONFIG_NAME).is_file():
+            shutil.copy2(self.root / CONFIG_NAME, course / CONFIG_NAME)
+        source = Path(coursedir.format_path(coursedir.source_directory, ".", assignment))
+        if source.is_dir():
+            # Data files the notebooks read; the notebooks themselves are in the gradebook.
+            ignored = shutil.ignore_patterns("*.ipynb", *coursedir.ignore)
+            shutil.copytree(source, place.format_path(place.source_directory, ".", assignment), ignore=ignored)
+        shutil.copytree(submitted, place.format_path(place.submitted_directory, student, assignment))
+        shutil.copyfile(self.snapshot, course / "gradebook.db")
+        return _Job(student, course, self.logs / f"{student}.log")
+
+    def drain(self, worker: _Worker, todo: queue.Queue[str], done: queue.Queue[_Done], stop: threading.Event) -> None:
+        """A worker thread: take students until none is left, hand each result to the parent."""
+        try:
+            while not stop.is_set():
+                try:
+                    student = todo.get_nowait()
+                except queue.Empty:
+                    return
+                try:
+                    job = self.prepare(student)
+                    if isinstance(job, str):
+                        done.put(_Done(student, None, None, job, 0.0))
+                        continue
+                    payload = {"course": str(job.course), "assignment": self.assignment, "student": student}
+                    code, why, seconds = worker.grade({**payload, "log": str(job.log)}, self.timeout)
+                except Exception as error:  # a worker that cannot start, a full disk: this student only
+                    done.put(_Done(student, None, None, f"{type(error).__name__}: {error}", 0.0))
+                    continue
+                done.put(_Done(student, job, code, why, seconds))
+        finally:
+            worker.close()
+
+    def finish(self, done: _Done) -> StudentResult:
+        """Merge one student into the real course: in the parent, one student at a time."""
+        result = StudentResult(done.student, done.returncode == 0, done.seconds, done.why)
+        job = done.job
+        if job is None:
+            return result
+        coursedir, assignment, student = self.coursedir, self.assignment, done.student
+        place = self._scratch_coursedir(job.course)
+        target = Path(coursedir.format_path(coursedir.autograded_directory, student, assignment))
+        try:
+            scratch_url = f"sqlite:///{job.course / 'gradebook.db'}"
+            _merge(coursedir.db_url, scratch_url, coursedir.course_id, assignment, student, scores=result.graded)
+            if target.exists():
+                shutil.rmtree(target)  # as `nbgrader autograde --force` does, graded or not
+            if result.graded:
+                shutil.copytree(place.format_path(place.autograded_directory, student, assignment), target)
+        except Exception as error:
+            result.graded = False
+            result.reason = f"could not record the grades: {type(error).__name__}: {error}"
+        finally:
+            shutil.rmtree(job.course, ignore_errors=True)
+        if not result.graded:
+            result.reason = result.reason or _failure_reason(job.log)
+            result.log = job.log if job.log.is_file() else None
+            return result
+        if self.hook_error:
+            result.graded = False
+            result.reason = f"graded, but not re-verified: {self.hook_error}"
+        elif self.hook is not None:
+            try:
+                result.verification = self.hook(self.root, assignment, student)
+            except KeyboardInterrupt:
+                raise
+            except BaseException as error:  # SystemExit too: one student's check never ends the batch
+                result.graded = False
+                result.reason = f"graded, but re-verification failed: {type(error).__name__}: {error}"
+        job.log.unlink(missing_ok=True)
+        return result
+
+    def run(self, students: list[str], workers: int, say: Callable[[str], None]) -> BatchResult:
+        started = time.monotonic()
+        batch = BatchResult(self.assignment, workers, 0.0)
+        self.logs.mkdir()
+        _snapshot(_sqlite_path(self.coursedir.db_url), self.snapshot)
+        todo: queue.Queue[str] = queue.Queue()
+        for student in students:
+            todo.put(student)
+        done: queue.Queue[_Done] = queue.Queue()
+        stop = threading.Event()
+        env = dict(os.environ, PATH=_path_with_interpreter_bin())
+        env.pop("NBGRADER_EXECUTION", None)  # a value left by an enclosing run would change the notebooks
+        # Workers run this very package, wherever it was imported from.
+        package_parent = str(Path(__file__).resolve().parent.parent)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_parent, env.get("PYTHONPATH")]))
+        pool = [_Worker(self.scratch / f"worker-{index}.log", env) for index in range(workers)]
+        threads = [threading.Thread(target=self.drain, args=(w, todo, done, stop), daemon=True) for w in pool]
+
+        plural = "s" if len(students) != 1 else ""
+        say(f"Autograding {len(students)} submission{plural} of {self.assignment} with {workers} workers")
+        if self.hook_error:
+            say(f"re-verification unavailable: {self.hook_error}")
+        for thread in threads:
+            thread.start()
+        try:
+            for _ in students:
+                result = self.finish(done.get())
+                batch.results.append(result)
+                batch.seconds = time.monotonic() - started
+                say(_progress_line(batch, len(students), result))
+        except BaseException:  # an interrupt: stop the workers and their kernels before leaving
+            stop.set()
+            for worker in pool:
+                worker.kill()
+            raise
+        finally:
+            for thread in threads:
+                thread.join(timeout=30)
+            batch.seconds = time.monotonic() - started
+        if any(result.log for result in batch.failed):
+            batch.logs = self.logs
+        return batch
+
+
+def _progress_line(batch: BatchResult, total: int, result: StudentResult) -> str:
+    """``[12/40] graded alice (3.1 s), 1 failed, about 1m20s left``: one line, plain text."""
+    count = len(batch.results)
+    verb = "graded" if result.graded else "FAILED"
+    line = f"[{count}/{total}] {verb} {result.student} ({result.seconds:.1f} s)"
+    if not result.graded:
+        line += f": {result.reason}"
+    line += f", {len(batch.failed)} failed"
+    if count < total:
+        line += f", about {_duration(batch.seconds / count * (total - count))} left"
+    return line
+
+
+def _print_progress(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def grade_class(
+    assignment: str,
+    root: Path = COURSE_ROOT,
+    *,
+    students: Iterable[str] | None = None,
+    workers: int | None = None,
+    timeout: float = DEFAULT_TIMEOUT_S,
+    reverify: bool = True,
+    progress: Callable[[str], None] | None = _print_progress,
+    workdir: Path | None = None,
+) -> BatchResult:
+    """Autograde ``submitted/*/<assignment>/`` (or the ``students`` given) on ``workers`` processes.
+
+    ``workers`` defaults to ``os.cpu_count()``; ``timeout`` is the seconds one student may
+    take; ``reverify=False`` skips the re-verification hook; ``progress`` receives one line
+    per student (default: printed on stderr); ``workdir`` holds the scratch courses
+    (default: the system's temporary folder). Every student is graded afresh, as with
+    ``nbgrader autograde --force``. The real gradebook and ``autograded/`` receive the
+    grades; the result says who was graded and why the others failed.
+
+    Raises :class:`AutogradeError` when nothing can be graded (no gradebook, an assignment
+    never generated, no submissions); a failing submission never raises.
+    """
+    from nbgrader.api import Gradebook, MissingEntry
+
+    if workers is not None and workers < 1:
+        raise ValueError(f"workers must be at least 1, not {workers}")
+    root = Path(root).resolve()
+    coursedir = _course_directory(root)
+    real_db = _sqlite_path(coursedir.db_url)
+    generate = f"run `nbgrader generate_assignment {assignment}` first"
+    if not real_db.is_file():
+        raise AutogradeError(f"no gradebook at {real_db}: {generate}")
+    with Gradebook(coursedir.db_url, coursedir.course_id) as gradebook:
+        try:
+            gradebook.find_assignment(assignment)
+        except MissingEntry:
+            raise AutogradeError(f"{assignment} is not in the gradebook: {generate}") from None
+    wanted = list(dict.fromkeys(students)) if students is not None else submitted_students(coursedir, assignment)
+    if not wanted:
+        pattern = coursedir.format_path(coursedir.submitted_directory, "*", assignment)
+        raise AutogradeError(f"no submissions of {assignment} in {pattern}")
+    workers = min(workers or os.cpu_count() or 1, len(wanted))
+
+    scratch = Path(tempfile.mkdtemp(prefix=f"messagelab-autograde-{assignment}-", dir=workdir))
+    batch = None
+    try:
+        grading = _Batch(assignment, root, coursedir, scratch, timeout=timeout, reverify=reverify)
+        batch = grading.run(wanted, workers, progress or (lambda line: None))
+        return batch
+    finally:
+        if batch is not None and batch.logs is not None:
+            # Keep nbgrader's logs of the failed submissions (the summary names the folder).
+            for path in scratch.iterdir():
+                if path != batch.logs:
+                    shutil.rmtree(path) if path.is_dir() else path.unlink()
+        else:
+            shutil.rmtree(scratch, ignore_errors=True)
