@@ -105,6 +105,7 @@ def main(
         raise SystemExit("--n must be at least 1")
     say = (lambda line: None) if quiet else (lambda line: print(line, flush=True))
     workers = workers or os.cpu_count() or 1
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="bench-autograde-") as tmp:
         course = Path(tmp) / "course"
         say(f"Building a class of {n} submissions of {assignment} in {course} …")
@@ -142,6 +143,9 @@ def main(
             "platform": f"{platform.system()} {platform.machine()}",
             "cpu_count": os.cpu_count(),
             "nbgrader": version("nbgrader"),
+            # Other work on the machine slows both runs; the 1-minute load average says how much.
+            "load_before": load_before,
+            "load_after": os.getloadavg()[0],
         },
         "assignment": assignment,
         "submissions": n,
@@ -173,7 +177,8 @@ def report(r: dict[str, Any]) -> str:
         "",
         f"Autograding {r['submissions']} submissions of {r['assignment']} "
         f"({r['answered']} answered, {r['blank']} blank): Python {e['python']} on {e['platform']}, "
-        f"{e['cpu_count']} CPUs, nbgrader {e['nbgrader']}",
+        f"{e['cpu_count']} CPUs, nbgrader {e['nbgrader']}, load average {e['load_before']:.2f} before, "
+        f"{e['load_after']:.2f} after",
         f"   {'run':<40} {'seconds':>8} {'per minute':>11}",
         f"   {'serial: nbgrader autograde':<40} {serial['seconds']:8.1f} {serial['per_minute']:11.1f}",
         f"   {'parallel: messagelab.autograde, ' + str(parallel['workers']) + ' workers':<40} "

@@ -430,9 +430,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "autograde":
             if args.workers is not None and args.workers < 1:
                 p_grade.error("--workers must be at least 1")
-            batch = autograding.grade_class(
-                args.id, root, students=args.student, workers=args.workers, timeout=args.timeout
-            )
+            try:
+                batch = autograding.grade_class(
+                    args.id, root, students=args.student, workers=args.workers, timeout=args.timeout
+                )
+            except autograding.AutogradeError as error:  # not this module's class when run with -m
+                print(error, file=sys.stderr)
+                return 1
             print(batch.summary())
             return batch.exit_code
         elif args.command == "grades":
