@@ -77,6 +77,43 @@ c.LockCells.lock_all_cells = False
 # so) and is graded, instead of silently costing nothing or breaking the batch.
 c.OverwriteCells.add_missing_cells = True
 
+# A grade cell copied and pasted in JupyterLab keeps its nbgrader metadata, so the
+# submission holds two cells with one grade_id. nbgrader 0.9.6 keeps the last of them and
+# empties the others' metadata, then (with add_missing_cells on) fails the whole
+# submission on the emptied metadata: "KeyError: 'grade_id'" (jupyter/nbgrader#1083), no
+# autograded copy, nothing to grade by hand. Removing the emptied metadata instead lets the
+# copies run as ordinary cells and the submission be graded.
+from nbgrader.converters import Autograde  # noqa: E402
+from nbgrader.preprocessors import DeduplicateIds  # noqa: E402
+
+
+class DeduplicateIdsCleanly(DeduplicateIds):
+    """nbgrader's DeduplicateIds, leaving no empty ``nbgrader`` metadata behind."""
+
+    def preprocess_cell(self, cell, resources, cell_index):
+        cell, resources = super().preprocess_cell(cell, resources, cell_index)
+        if cell.metadata.get("nbgrader") == {}:
+            del cell.metadata["nbgrader"]
+        return cell, resources
+
+
+c.Autograde.sanitize_preprocessors = [
+    DeduplicateIdsCleanly if step is DeduplicateIds else step
+    for step in Autograde.class_traits()["sanitize_preprocessors"].default()
+]
+
+# Each kernel that runs a notebook may address at most this much memory: the kernel sets
+# RLIMIT_AS (soft and hard) on itself before any student code runs. A runaway allocation
+# then fails with MemoryError in its own cell instead of calling the machine's
+# out-of-memory killer down on another student's kernel or on nbgrader itself. Exercise
+# 01's kernel uses about 1.1 GB of address space (180 MB resident). POSIX only: elsewhere
+# the kernel logs that it could not set the limit and runs without it.
+KERNEL_ADDRESS_SPACE_BYTES = 4 * 1024**3
+c.Execute.extra_arguments = [
+    "--IPKernelApp.exec_lines=import resource as __r; "
+    f"__r.setrlimit(__r.RLIMIT_AS, ({KERNEL_ADDRESS_SPACE_BYTES}, {KERNEL_ADDRESS_SPACE_BYTES})); del __r"
+]
+
 # Seconds each cell may run. Test cells are designed to finish in a few seconds; a
 # looping or pathological submission times out, scores 0 on that cell, and grading
 # of the rest of the notebook and of the class goes on.
