@@ -64,14 +64,15 @@ def output_text(nb: nbformat.NotebookNode, cell_id: str) -> str:
 # ---------------------------------------------------------------------------
 
 
-def test_demo_gradebook_is_deterministic_and_never_overwrites(demo: Path, tmp_path: Path) -> None:
-    again = gb.build_demo(tmp_path / "again.db")
-    pd.testing.assert_frame_equal(gb.cell_grades(demo), gb.cell_grades(again))
+def test_demo_gradebook_never_overwrites(demo: Path) -> None:
+    before = demo.read_bytes()
     with pytest.raises(FileExistsError):
-        gb.build_demo(again)
+        gb.build_demo(demo)
+    assert demo.read_bytes() == before
 
 
 def test_module_grades_of_the_demo_class(report: gb.ClassReport) -> None:
+    """Literal totals: the demo class is the same on every machine and every run."""
     grades = report.grades()
     assert len(grades) == 8
     assert grades["total"].to_dict() == {
