@@ -134,8 +134,8 @@ class BatchResult:
     def summary(self) -> str:
         lines = [
             f"{self.assignment}: {len(self.graded)} of {len(self.results)} submissions graded, "
-            f"{len(self.failed)} failed, in {_duration(self.seconds)} with {self.workers} "
-            f"worker{'s' if self.workers != 1 else ''} ({self.per_minute:.1f} submissions per minute)"
+            f"{len(self.failed)} failed, in {_duration(self.seconds)} with {_count(self.workers, 'worker')} "
+            f"({self.per_minute:.1f} submissions per minute)"
         ]
         if self.failed:
             width = max(len(r.student) for r in self.failed)
@@ -144,6 +144,10 @@ class BatchResult:
         if self.logs is not None:
             lines.append(f"nbgrader's logs of the failed submissions: {self.logs}")
         return "\n".join(lines)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'s' if n != 1 else ''}"
 
 
 def _duration(seconds: float) -> str:
@@ -616,8 +620,7 @@ class _Batch:
         pool = [_Worker(self.scratch / f"worker-{index}.log", env) for index in range(workers)]
         threads = [threading.Thread(target=self.drain, args=(w, todo, done, stop), daemon=True) for w in pool]
 
-        plural = "s" if len(students) != 1 else ""
-        say(f"Autograding {len(students)} submission{plural} of {self.assignment} with {workers} workers")
+        say(f"Autograding {_count(len(students), 'submission')} of {self.assignment} with {_count(workers, 'worker')}")
         if self.hook_error:
             say(f"re-verification unavailable: {self.hook_error}")
         for thread in threads:
