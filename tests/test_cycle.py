@@ -9,7 +9,7 @@ their own nbgrader config (course id and exchange root, as on a hub)::
     instructor  collect ─► python -m messagelab.admin autograde ─► manual grades (Gradebook API,
                 as the formgrader saves them) ─► generate_feedback ─► release_feedback
     students    fetch_feedback: an HTML report with their score
-    instructor  python -m messagelab.admin grades --to grades.csv
+    instructor  python -m messagelab.admin grades --to grades.csv (make grades)
 
 alice answers with the instructor's solutions, bob answers in part (a design that passes
 the visible test and fails the hidden one), carol submits the notebook untouched and dave
@@ -26,6 +26,8 @@ the exchange as well would double this test's time (each nbgrader command starts
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import re
@@ -244,9 +246,11 @@ def cycle(tmp_path_factory: pytest.TempPathFactory) -> Cycle:
     admin.run_nbgrader("release_feedback", DEMO, root=course, timeout=300)
     students_run(*[(student, ("fetch_feedback", DEMO)) for student in (alice, bob, carol)])
 
-    # Instructor: the module grades (what `make grades` runs).
-    grades = admin_cli(course, "grades", "--to", "grades.csv")
-    return Cycle(course, students, grades.stdout)
+    # Instructor: the module grades (`make grades` runs this same command line).
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        assert admin.main(["--root", str(course), "grades", "--to", "grades.csv"]) == 0
+    return Cycle(course, students, printed.getvalue())
 
 
 def test_every_submission_is_collected(cycle: Cycle) -> None:
