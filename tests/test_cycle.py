@@ -206,10 +206,12 @@ class Cycle:
 def cycle(tmp_path_factory: pytest.TempPathFactory) -> Cycle:
     tmp = tmp_path_factory.mktemp("cycle")
     course = admin.make_course(tmp / "course", [DEMO], source_root=FIXTURE_COURSE)
-    # The course's config puts the exchange in the course folder; it must exist and be
-    # writable by every student (make lab creates it the same way).
+    # The exchange is a folder every student can write to (make lab creates `exchange/` in
+    # the course the same way). Every exchange command names it, so the test never touches
+    # a real exchange even when the course's config points at a hub's.
     exchange = course / "exchange"
     exchange.mkdir()
+    on_exchange = f"--Exchange.root={exchange}"
     students = {name: Student(name, tmp / "home" / name) for name in STUDENTS}
     for student in students.values():
         student.setup(exchange)
@@ -220,7 +222,7 @@ def cycle(tmp_path_factory: pytest.TempPathFactory) -> Cycle:
     roster.write_text("id,first_name,last_name\n" + "".join(f"{s},{s.title()},Student\n" for s in STUDENTS))
     admin.run_nbgrader("db", "student", "import", str(roster), root=course, timeout=300)
     admin.generate(DEMO, course, timeout=600)
-    admin.run_nbgrader("release_assignment", DEMO, root=course, timeout=300)
+    admin.run_nbgrader("release_assignment", DEMO, on_exchange, root=course, timeout=300)
 
     # Students: fetch, answer, submit (dave never submits).
     students_run(*[(student, ("fetch_assignment", DEMO)) for student in students.values()])
@@ -231,7 +233,7 @@ def cycle(tmp_path_factory: pytest.TempPathFactory) -> Cycle:
 
     # Instructor: collect and autograde. Every student here is the same OS user, so the
     # owner check (which warns when a submission's owner is not the student it names) is off.
-    admin.run_nbgrader("collect", DEMO, "--ExchangeCollect.check_owner=False", root=course, timeout=300)
+    admin.run_nbgrader("collect", DEMO, on_exchange, "--ExchangeCollect.check_owner=False", root=course, timeout=300)
     admin_cli(course, "autograde", DEMO)
 
     # Instructor: grade the written answers by hand, as the formgrader saves them.
@@ -243,7 +245,7 @@ def cycle(tmp_path_factory: pytest.TempPathFactory) -> Cycle:
 
     # Instructor: feedback out; students: feedback in.
     admin.run_nbgrader("generate_feedback", DEMO, "--force", root=course, timeout=600)
-    admin.run_nbgrader("release_feedback", DEMO, root=course, timeout=300)
+    admin.run_nbgrader("release_feedback", DEMO, on_exchange, root=course, timeout=300)
     students_run(*[(student, ("fetch_feedback", DEMO)) for student in (alice, bob, carol)])
 
     # Instructor: the module grades (`make grades` runs this same command line).
