@@ -12,6 +12,8 @@ one (it overrides the autograder's), otherwise the auto score, plus any extra cr
 assignment a student never submitted scores 0 for that student: the points were there to
 earn. Assignments count once anyone has a submission in the gradebook (a generated but
 not yet collected assignment is not held against the class); name them to choose.
+nbgrader's late-submission penalties are not subtracted: the course sets none (see
+nbgrader_config.py), and graders adjust a late answer's score in the formgrader instead.
 
 Everything here reads the gradebook with plain SQL, so it works on nbgrader's SQLite file
 and on a server database alike, and never writes to it (except :func:`set_manual_score`
@@ -46,14 +48,19 @@ __all__ = [
     "build_demo",
     "cell_grades",
     "completion",
+    "completion_figure",
     "criterion_averages",
+    "criterion_figure",
     "criterion_scores",
     "criterion_weights",
     "default_source",
     "export_table",
+    "hardest_figure",
     "hardest_questions",
     "letter_counts",
+    "letter_figure",
     "module_grades",
+    "score_figure",
     "set_manual_score",
     "students_at_risk",
     "weights_note",
