@@ -4,8 +4,9 @@ The corpus (``tests/fixtures/hostile/corpus.py``) is built from the generated re
 Exercise 01: honest references, notebooks with deleted, duplicated, reordered or edited
 test cells, a loop, a crash, a memory bomb, stderr, unreadable and misplaced notebooks,
 and cheats (lying objects, patched checks, simulator and random numbers). One batch
-grades them all in a temporary course: ``admin.autograde`` (nbgrader), then
-``messagelab.grading.verify.reverify`` for every student. Each student must score what
+grades them all in a temporary course as ``make autograde`` does (nbgrader on two
+workers, re-verifying each student it graded), then re-verifies the students nbgrader
+could not grade. Each student must score what
 the same answer values earn honestly, the batch must complete, and the honest students
 must score what they score alone.
 
@@ -205,35 +206,43 @@ def test_settings_follow_the_course_config() -> None:
 
 
 def test_the_clean_process_scores_like_nbgrader(tmp_path: Path) -> None:
-    """Raising, writing to stderr (from Python or the C level) and overrunning all fail."""
+    """Raising, writing to stderr (from Python or the C level) and overrunning fail; a number is partial credit."""
     plan = verify.Plan("demo", "python3", "import math", (), {})
     course = verify.Settings(cell_timeout_s=1, interrupt_on_timeout=True, kernel_arguments=(),
                              ignore_pattern=r"DeprecationWarning", db_url="sqlite://")
+    cells = {
+        "passes": ("assert math.isclose(x, 0.5)", {"x": 0.5}),
+        "raises": ("assert x == 1, 'x is not 1'", {"x": 0.5}),
+        "missing": ("x", {"x": {"missing": True}}),
+        "stderr": ("import sys; print('oops', file=sys.stderr)", {}),
+        "c-stderr": ("import os; os.write(2, b'oops')", {}),
+        "ignored": ("import warnings; warnings.warn('old', DeprecationWarning)", {}),
+        "loops": ("while True:\n    pass", {}),
+        "swallows": ("try:\n    while True: pass\nexcept Exception:\n    pass", {}),
+        "exits": ("raise SystemExit(0)", {}),
+        "tuple": ("assert y == (1, 2)", {"y": {"tuple": [1, 2]}}),
+        "partial": ("x * 3", {"x": 0.5}),
+        "hidden-result": ("x * 3;", {"x": 0.5}),
+        "text-result": ("'all good'", {}),
+        "over-the-top": ("2 + x", {"x": 0.5}),
+    }
     checks = verify._CheckProcess(plan, course, tmp_path)
     try:
         started = time.monotonic()
-        verdicts = checks.run([
-            {"grade_id": "passes", "source": "assert math.isclose(x, 0.5)", "values": {"x": 0.5}},
-            {"grade_id": "raises", "source": "assert x == 1, 'x is not 1'", "values": {"x": 0.5}},
-            {"grade_id": "missing", "source": "x", "values": {"x": {"missing": True}}},
-            {"grade_id": "stderr", "source": "import sys; print('oops', file=sys.stderr)", "values": {}},
-            {"grade_id": "c-stderr", "source": "import os; os.write(2, b'oops')", "values": {}},
-            {"grade_id": "ignored", "source": "import warnings; warnings.warn('old', DeprecationWarning)",
-             "values": {}},
-            {"grade_id": "loops", "source": "while True:\n    pass", "values": {}},
-            {"grade_id": "swallows", "source": "try:\n    while True: pass\nexcept Exception:\n    pass",
-             "values": {}},
-            {"grade_id": "exits", "source": "raise SystemExit(0)", "values": {}},
-            {"grade_id": "after", "source": "assert y == (1, 2)", "values": {"y": {"tuple": [1, 2]}}},
-        ])
+        verdicts = checks.run(
+            [{"grade_id": name, "source": source, "points": 2, "values": values}
+             for name, (source, values) in cells.items()]
+        )
     finally:
         checks.close()
     assert time.monotonic() - started < 30
-    passed = {grade_id for grade_id, (ok, _) in verdicts.items() if ok}
-    assert passed == {"passes", "ignored", "after"}
-    assert verdicts["raises"][1] == "AssertionError: x is not 1"
-    assert "NameError" in verdicts["missing"][1]
-    assert "ran past 1 s" in verdicts["swallows"][1]
+    earned = {name: points for name, (ok, points, _) in verdicts.items() if ok}
+    assert earned == {"passes": 2, "ignored": 2, "tuple": 2, "partial": 1.5, "hidden-result": 2, "text-result": 2,
+                      "over-the-top": 2}
+    assert all(points == 0 for ok, points, _ in verdicts.values() if not ok)
+    assert verdicts["raises"][2] == "AssertionError: x is not 1"
+    assert "NameError" in verdicts["missing"][2]
+    assert "ran past 1 s" in verdicts["swallows"][2]
 
 
 def test_a_setup_that_fails_is_the_graders_problem_not_the_students(tmp_path: Path) -> None:
@@ -241,7 +250,7 @@ def test_a_setup_that_fails_is_the_graders_problem_not_the_students(tmp_path: Pa
     checks = verify._CheckProcess(plan, verify.settings(ROOT), tmp_path)
     try:
         with pytest.raises(verify.ReverifyError, match="no_such_module_here"):
-            checks.run([{"grade_id": "g", "source": "pass", "values": {}}])
+            checks.run([{"grade_id": "g", "source": "pass", "points": 1, "values": {}}])
     finally:
         checks.close()
 
@@ -257,7 +266,7 @@ class Batch:
 
     course: Path
     max_scores: dict[str, float]  # points of each autograded test cell
-    nbgrader: dict[str, dict[str, float | None]]  # scores nbgrader alone gave ({}: no submission)
+    nbgrader: dict[str, dict[str, float | None]]  # scores nbgrader alone gave (None: none)
     scores: dict[str, dict[str, float | None]]  # scores after re-verification
     in_kernel: dict[str, dict[str, bool]]  # did each test cell pass in the student's own kernel?
     verdicts: dict[str, list[verify.Verdict]]
@@ -291,6 +300,24 @@ def _reverify(course: Path, student: str) -> tuple[list[verify.Verdict], float]:
     return verify.reverify(course, ASSIGNMENT, student), time.monotonic() - started
 
 
+def autograde_class(course: Path) -> dict[str, list[verify.Verdict]]:
+    """Grade the class as ``make autograde`` does; the verdicts of students it re-verified.
+
+    The parallel batch (``messagelab.autograde``) re-verifies each student nbgrader graded;
+    plain ``admin.autograde`` (nbgrader alone) re-verifies nobody.
+    """
+    try:
+        from messagelab.autograde import grade_class
+    except ImportError:
+        try:
+            admin.autograde(ASSIGNMENT, course, timeout=1800)
+        except admin.NbgraderError:
+            pass  # nbgrader exits non-zero when it could not grade some students; the rest are graded
+        return {}
+    result = grade_class(ASSIGNMENT, course, workers=2, progress=None)
+    return {r.student: list(r.verification) for r in result.results if r.verification is not None}
+
+
 @pytest.fixture(scope="module")
 def batch(tmp_path_factory: pytest.TempPathFactory) -> Batch:
     course = tmp_path_factory.mktemp("hostile-course")
@@ -307,26 +334,24 @@ def batch(tmp_path_factory: pytest.TempPathFactory) -> Batch:
     corpus.write(sources, course / "submitted")
 
     started = time.monotonic()
-    try:
-        admin.autograde(ASSIGNMENT, course, timeout=1800)
-    except admin.NbgraderError:
-        pass  # nbgrader exits non-zero when it could not grade some students; the rest are graded
-    seconds["nbgrader"] = time.monotonic() - started
-
-    plan = verify.plan(course / "source" / ASSIGNMENT / corpus.NOTEBOOK)
-    tests = {t.grade_id for t in plan.tests}
-    nbgrader_scores = {student: autograded_scores(course, student, tests) for student in CASES}
+    verdicts = autograde_class(course)
+    seconds["autograde"] = time.monotonic() - started
     in_kernel = {student: passed_in_kernel(course, student) for student in CASES}
 
-    # admin.autograde is plain nbgrader: re-verify every student, two at a time (two cores).
+    # Whoever autograding did not re-verify (all of them, or those nbgrader could not grade).
     started = time.monotonic()
-    verdicts = {}
     with ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = {student: pool.submit(_reverify, course, student) for student in CASES}
+        futures = {student: pool.submit(_reverify, course, student) for student in CASES if student not in verdicts}
         for student, future in futures.items():
             verdicts[student], seconds[f"reverify {student}"] = future.result()
     seconds["reverify"] = time.monotonic() - started
+    print(f"\nhostile batch of {len(CASES)}: generate {seconds['generate']:.0f} s, autograde "
+          f"{seconds['autograde']:.0f} s (re-verifying {len(CASES) - len(futures)}), re-verifying "
+          f"{len(futures)} more {seconds['reverify']:.0f} s")
 
+    plan = verify.plan(course / "source" / ASSIGNMENT / corpus.NOTEBOOK)
+    tests = {t.grade_id for t in plan.tests}
+    nbgrader_scores = {student: {v.grade_id: v.score_before for v in verdicts[student]} for student in CASES}
     scores = {student: autograded_scores(course, student, tests) for student in CASES}
     max_scores = {t.grade_id: t.points for t in plan.tests}
     return Batch(course, max_scores, nbgrader_scores, scores, in_kernel, verdicts, seconds)
@@ -445,3 +470,16 @@ def test_function_answers_keep_nbgraders_score(tmp_path: Path) -> None:
     assert verdicts and all(v.passed is None and "not re-verified" in v.reason for v in verdicts)
     assert {g.grade_id: g.auto_score for g in admin.grades("demo", "key", tmp_path)} == before
     assert before["arch-consumers-visible"] == 1 and before["sys-consumers-hidden"] == 2
+
+
+@pytest.mark.slow
+def test_command_line_prints_each_verdict_and_writes_nothing_on_a_dry_run(
+    batch: Batch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = autograded_scores(batch.course, "honest-wrong", set(batch.max_scores))
+    args = [ASSIGNMENT, "--root", str(batch.course), "--student", "renamed-notebook", "--student", "honest-wrong"]
+    assert verify.main([*args, "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "renamed-notebook" in out and "(found: ex01-message-queues-Copy1.ipynb)" in out
+    assert re.search(r"arch-queue-design\s+FAIL", out) and re.search(r"sys-monitoring-alarms\s+pass", out)
+    assert autograded_scores(batch.course, "honest-wrong", set(batch.max_scores)) == before

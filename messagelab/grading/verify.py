@@ -13,12 +13,13 @@ compared. Re-verification takes the verdict away from that kernel::
                                 then each test cell, visible and hidden, on the plain values
                                    │
                                    ▼
-    gradebook: auto_score = min(nbgrader's score, points if the clean check passed else 0)
+    gradebook: auto_score = min(nbgrader's score, the clean check's: points, partial or 0)
 
 A cell passes in the clean process when it raises nothing and writes nothing to stderr (the
-course's ``IgnorePattern`` applies), within the course's ``Execute.timeout``. The grade of a
-design is therefore the course's own verdict on the values the student handed in, whatever
-their notebook did to its kernel. What this does not protect (student code runs with the
+course's ``IgnorePattern`` applies), within the course's ``Execute.timeout``; as in
+nbgrader, a result that reads as a number is partial credit. The grade of a design is
+therefore the course's own verdict on the values the student handed in, whatever their
+notebook did to its kernel. What this does not protect (student code runs with the
 grader's permissions) is in the README, "What grading protects, and what it does not".
 
 Where the two differ it is always downwards: a test that passed in the kernel but fails
@@ -96,6 +97,9 @@ class Verdict:
     passed: bool | None
     reason: str
     points: float
+    #: Points the clean check gives: ``points``, or nbgrader's partial credit when the test
+    #: cell's result is a number; 0 when it failed; None when not re-verified.
+    earned: float | None = None
     #: The gradebook's auto score before and after re-verification (None: no such grade).
     score_before: float | None = None
     score_after: float | None = None
@@ -670,8 +674,8 @@ class _CheckProcess:
         except BrokenPipeError:
             pass
 
-    def run(self, cells: list[dict[str, Any]]) -> dict[str, tuple[bool, str]]:
-        """Verdicts per grade_id for ``cells`` (grade_id, source, values)."""
+    def run(self, cells: list[dict[str, Any]]) -> dict[str, tuple[bool, float, str]]:
+        """(passed, points earned, reason) per grade_id for ``cells`` (grade_id, source, points, values)."""
         self._send({"cells": cells})
         assert self.process.stdin is not None
         self.process.stdin.close()
@@ -692,9 +696,12 @@ class _CheckProcess:
         if setup is None or setup["setup"] != "ok":
             detail = setup.get("reason") if setup else self.log.read_text(errors="replace")[-2000:]
             raise ReverifyError(f"the clean check process could not set up {self.plan.notebook}: {detail}")
-        verdicts = {r["grade_id"]: (bool(r["passed"]), str(r["reason"])) for r in records if "grade_id" in r}
+        verdicts = {
+            r["grade_id"]: (bool(r["passed"]), float(r["earned"]), str(r["reason"])) for r in records if "grade_id" in r
+        }
+        unfinished = (False, 0.0, "the check did not finish (it ran out of time or memory)")
         for cell in cells:
-            verdicts.setdefault(cell["grade_id"], (False, "the check did not finish (it ran out of time or memory)"))
+            verdicts.setdefault(cell["grade_id"], unfinished)
         return verdicts
 
     def close(self) -> None:
@@ -761,11 +768,11 @@ def _check_process_main(results_path: str) -> int:
         with tempfile.TemporaryFile() as fd_err:
             saved = os.dup(2)
             os.dup2(fd_err.fileno(), 2)
-            failure = None
+            failure, result = None, None
             try:
                 signal.setitimer(signal.ITIMER_REAL, timeout)
                 with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
-                    exec(compile(cell["source"], f"<{cell['grade_id']}>", "exec"), namespace)
+                    result = _run_as_cell(cell["source"], namespace, f"<{cell['grade_id']}>")
             except _CheckTimeout:
                 failure = f"the check ran past {timeout:g} s"
             except BaseException as error:  # noqa: BLE001 - any failure of the instructor's check
@@ -780,8 +787,38 @@ def _check_process_main(results_path: str) -> int:
             stderr = err.getvalue() + fd_err.read().decode("utf-8", "replace")
         if failure is None and stderr and not (pattern and re.search(pattern, stderr)):
             failure = "the check wrote to stderr: " + stderr.strip()[:500]
-        emit({"grade_id": cell["grade_id"], "passed": failure is None, "reason": failure or "passed"})
+        earned = 0.0
+        if failure is None:
+            try:
+                earned = _partial_credit(result, float(cell["points"]))
+            except Exception as error:  # a result whose text cannot be shown: an error in the notebook too
+                failure = f"the check's result could not be shown: {type(error).__name__}: {error}"
+        emit({"grade_id": cell["grade_id"], "passed": failure is None, "earned": earned if failure is None else 0.0,
+              "reason": failure or "passed"})
     return 0
+
+
+def _run_as_cell(source: str, namespace: dict[str, Any], filename: str) -> Any:
+    """Run ``source`` as IPython runs a cell; return the value of a last bare expression."""
+    tree = ast.parse(source)
+    last = None
+    if tree.body and isinstance(tree.body[-1], ast.Expr) and not source.rstrip().endswith(";"):
+        last = ast.Expression(tree.body.pop().value)
+    exec(compile(tree, filename, "exec"), namespace)
+    return eval(compile(last, filename, "eval"), namespace) if last is not None else None
+
+
+def _partial_credit(result: Any, points: float) -> float:
+    """nbgrader's rule: a test cell whose result reads as a number from 0 to points earns it."""
+    if result is None:
+        return points
+    from IPython.core.formatters import PlainTextFormatter
+
+    try:
+        grade = float(PlainTextFormatter()(result))
+    except ValueError:
+        return points
+    return min(grade, points) if grade >= 0 else points
 
 
 # ---------------------------------------------------------------------------
@@ -892,13 +929,13 @@ def verify_notebook(plan: Plan, submitted: Path, source_folder: Path, settings: 
                 if problem:
                     verdicts[test.grade_id] = Verdict(plan.notebook, test.grade_id, False, problem, test.points)
                 else:
-                    to_check.append({"grade_id": test.grade_id, "source": test.source,
+                    to_check.append({"grade_id": test.grade_id, "source": test.source, "points": test.points,
                                      "values": {n: values.get(n, {"missing": True}) for n in test.answers}})
             results = checks.run(to_check)
             for cell in to_check:
-                passed, reason = results[cell["grade_id"]]
+                passed, earned, reason = results[cell["grade_id"]]
                 test = next(t for t in plan.tests if t.grade_id == cell["grade_id"])
-                verdicts[test.grade_id] = Verdict(plan.notebook, test.grade_id, passed, reason, test.points)
+                verdicts[test.grade_id] = Verdict(plan.notebook, test.grade_id, passed, reason, test.points, earned)
             return [verdicts[test.grade_id] for test in plan.tests]
         finally:
             checks.close()
@@ -924,7 +961,7 @@ def record(course_root: Path, assignment: str, student: str, verdicts: Sequence[
            course: Settings | None = None) -> list[Verdict]:
     """Lower (never raise) each test cell's auto score to the verdict; comment on each change.
 
-    ``auto_score`` becomes ``min(auto_score, points if passed else 0)``; a cell nbgrader
+    ``auto_score`` becomes ``min(auto_score, points earned in the clean process)``; a cell nbgrader
     left unscored gets the verdict. Manual scores are never touched. Returns the verdicts
     with the scores before and after (both None for a cell with no grade in the gradebook).
     """
@@ -974,7 +1011,8 @@ def _write_scores(
             if verdict.passed is None:
                 result.append(dataclasses.replace(verdict, score_before=before, score_after=before))
                 continue
-            target = float(grade.max_score) if verdict.passed else 0.0
+            earned = float(grade.max_score) if verdict.earned is None else verdict.earned
+            target = min(float(grade.max_score), earned) if verdict.passed else 0.0
             after = target if before is None else min(float(before), target)
             if before is None or after < before:
                 grade.auto_score = after
