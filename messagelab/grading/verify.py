@@ -146,7 +146,15 @@ def settings(course_root: Path) -> Settings:
 
 
 def _nbgrader(cell: Mapping[str, Any]) -> dict[str, Any]:
-    return dict(cell.get("metadata", {}).get("nbgrader", {}) or {})
+    """A cell's nbgrader metadata; {} when missing or malformed (a submission may hold anything)."""
+    metadata = cell.get("metadata")
+    found = metadata.get("nbgrader") if isinstance(metadata, Mapping) else None
+    if not isinstance(found, Mapping):
+        return {}
+    meta = dict(found)
+    if not isinstance(meta.get("grade_id"), str):
+        meta.pop("grade_id", None)
+    return meta
 
 
 def _is_test(cell: Mapping[str, Any]) -> bool:
@@ -860,17 +868,29 @@ def _read_submission(path: Path) -> tuple[list[dict[str, Any]] | None, str]:
 
 
 def _prepare_folder(submitted: Path, source: Path, workdir: Path) -> None:
-    """The submission's files with the instructor's non-notebook files over them, as nbgrader."""
+    """The submission's files with the instructor's non-notebook files over them, as nbgrader.
+
+    A link the student handed in is replaced, never followed, where a course file goes.
+    """
     if submitted.is_dir():
         shutil.copytree(submitted, workdir, symlinks=True, dirs_exist_ok=True,
                         ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
-    for path in source.rglob("*"):
-        if path.is_file() and path.suffix != ".ipynb" and ".ipynb_checkpoints" not in path.parts:
-            target = workdir / path.relative_to(source)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if target.is_symlink() or target.exists():
+    for path in sorted(source.rglob("*")):
+        if not path.is_file() or path.suffix == ".ipynb" or ".ipynb_checkpoints" in path.parts:
+            continue
+        relative = path.relative_to(source)
+        target = workdir
+        for part in relative.parts[:-1]:
+            target = target / part
+            if target.is_symlink() or (target.exists() and not target.is_dir()):
                 target.unlink()
-            shutil.copy2(path, target)
+            target.mkdir(exist_ok=True)
+        target = target / relative.name
+        if target.is_symlink() or target.is_file():
+            target.unlink()
+        elif target.is_dir():
+            shutil.rmtree(target)
+        shutil.copy2(path, target)
 
 
 def _kernel_starts(plan: Plan, settings: Settings) -> bool:
@@ -1096,7 +1116,7 @@ def _format(verdicts: Iterable[Verdict]) -> str:
         after = "-" if v.score_after is None else f"{v.score_after:g}"
         reason = v.reason.splitlines()[0] if v.reason else ""
         status = {True: "pass", False: "FAIL", None: "kept"}[v.passed]
-        lines.append(f"  {v.grade_id:28} {status}  {before:>4} -> {after:<4} {reason[:90]}")
+        lines.append(f"  {v.grade_id:28} {status}  {before:>4} -> {after:<4} {reason}")
     return "\n".join(lines)
 
 
