@@ -577,8 +577,10 @@ def extract(code: list[str], snapshots: Mapping[int, str], nonce: str, plan: Pla
     failures: dict[str, str] = {}
     stopped: str | None = None
     deadline = time.monotonic() + settings.cell_timeout_s * NOTEBOOK_TIMEOUT_CELLS
+    started = False
     try:
         with client.setup_kernel(env=_kernel_environment()):
+            started = True
             for index, cell in enumerate(nb.cells):
                 if stopped:
                     break
@@ -598,8 +600,10 @@ def extract(code: list[str], snapshots: Mapping[int, str], nonce: str, plan: Pla
                     stopped = f"a cell ran past {settings.cell_timeout_s:g} s and could not be interrupted"
     except DeadKernelError:
         stopped = "the notebook's kernel died before this test cell"
-    except RuntimeError as error:  # the kernel could not start
-        raise _KernelStartError(str(error)) from error
+    except RuntimeError as error:
+        if not started:  # nbclient's word for a kernel that could not start
+            raise _KernelStartError(str(error)) from error
+        stopped = f"the notebook's kernel stopped answering ({error}) before this test cell"
 
     values: dict[str, dict[str, Any]] = {}
     for index, grade_id in snapshots.items():
