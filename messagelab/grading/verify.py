@@ -29,7 +29,7 @@ unreadable) gets this process's verdict, so a crash costs the cells it affected 
 
 Command line (from the course root)::
 
-    python -m messagelab.grading.verify ex01-message-queues [--student S] [--dry-run]
+    python -m messagelab.grading.verify ex01-message-queues [--student S] [--workers N] [--dry-run]
 
 ``messagelab.autograde`` calls :func:`reverify` after each student's nbgrader run.
 """
@@ -1124,26 +1124,50 @@ def _format(verdicts: Iterable[Verdict]) -> str:
     return "\n".join(lines)
 
 
+def _timed_verdicts(root: Path, assignment: str, student: str) -> tuple[list[Verdict] | str, float]:
+    """One student's verdicts (nothing written), or why re-verification could not run; seconds."""
+    started = time.monotonic()
+    try:
+        result: list[Verdict] | str = reverify(root, assignment, student, write=False)
+    except ReverifyError as error:
+        result = str(error)
+    return result, time.monotonic() - started
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
     from messagelab.admin import COURSE_ROOT
 
     parser = argparse.ArgumentParser(prog="python -m messagelab.grading.verify", description=__doc__.split("\n\n")[0])
     parser.add_argument("assignment", help="assignment id, e.g. ex01-message-queues")
     parser.add_argument("--student", action="append", help="only this student (repeatable)")
     parser.add_argument("--root", type=Path, default=COURSE_ROOT, help="course root (default: this repository)")
+    # Each student keeps two processes busy at once (the notebook's kernel and the checks).
+    parser.add_argument("--workers", type=int, default=max(1, (os.cpu_count() or 1) // 2),
+                        help="students re-verified at once (default: one per two CPU cores)")
     parser.add_argument("--dry-run", action="store_true", help="print the verdicts, write nothing")
     args = parser.parse_args(argv)
+    if args.workers < 1:
+        parser.error("--workers must be at least 1")
+    root = Path(args.root).resolve()
+    wanted = args.student or students(root, args.assignment)
+    course = settings(root)
     status = 0
-    for student in args.student or students(args.root, args.assignment):
-        started = time.monotonic()
-        try:
-            verdicts = reverify(args.root, args.assignment, student, write=not args.dry_run)
-        except ReverifyError as error:
-            print(f"{student}: could not re-verify: {error}", file=sys.stderr)
-            status = 1
-            continue
-        print(f"{student} ({time.monotonic() - started:.1f} s)")
-        print(_format(verdicts))
+    # Workers only compute; this process alone writes the gradebook, one student at a time.
+    with ProcessPoolExecutor(min(args.workers, max(len(wanted), 1)), mp_context=get_context("spawn")) as pool:
+        futures = [(student, pool.submit(_timed_verdicts, root, args.assignment, student)) for student in wanted]
+        for student, future in futures:
+            verdicts, seconds = future.result()
+            if isinstance(verdicts, str):
+                print(f"{student}: could not re-verify: {verdicts}", file=sys.stderr)
+                status = 1
+                continue
+            if not args.dry_run:
+                verdicts = record(root, args.assignment, student, verdicts, course)
+            print(f"{student} ({seconds:.1f} s)")
+            print(_format(verdicts), flush=True)
     return status
 
 
