@@ -122,7 +122,12 @@ class Settings:
 
 
 def settings(course_root: Path) -> Settings:
-    """The course's autograding settings, as nbgrader run in ``course_root`` would use them."""
+    """The course's autograding settings, from ``course_root/nbgrader_config.py``.
+
+    Only that file is read (not ``~/.jupyter``): the course's settings are the ones that
+    travel with it. A course with no cell timeout gets a generous one here (20 × nbgrader's
+    default), so a looping submission still ends.
+    """
     from traitlets.config.loader import PyFileConfigLoader
 
     root = Path(course_root).resolve()
@@ -854,6 +859,8 @@ def _read_submission(path: Path) -> tuple[list[dict[str, Any]] | None, str]:
     import nbformat
 
     folder = path.parent
+    if path.is_symlink():
+        return None, f"{path.name} is a link, not a submitted notebook"
     if not path.is_file():
         others = sorted(p.name for p in folder.glob("*.ipynb")) if folder.is_dir() else []
         found = f" (found: {', '.join(others)})" if others else ""
