@@ -587,6 +587,16 @@ class _Batch:
         if not result.graded:
             result.reason = result.reason or _failure_reason(job.log)
             result.log = job.log if job.log.is_file() else None
+            if self.hook is not None:
+                # nbgrader could not score this submission (a dead kernel, unreadable cells):
+                # re-verification scores what it can, outside the student's kernel. The
+                # student is still reported as failed, for the instructor to look at.
+                try:
+                    result.verification = self.hook(self.root, assignment, student)
+                except KeyboardInterrupt:
+                    raise
+                except BaseException as error:  # noqa: BLE001 — never ends the batch
+                    result.reason += f"; re-verification failed too: {type(error).__name__}: {error}"
             return result
         if self.hook_error:
             result.graded = False

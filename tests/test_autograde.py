@@ -324,14 +324,18 @@ def test_reverify_runs_after_each_graded_student_and_its_failures_cost_only_that
     batch = grade_class(
         ASSIGNMENT, course, students=["full", "partial", "blank", "crash"], workers=2, progress=None, workdir=tmp_path
     )
-    assert sorted(call[2] for call in calls) == ["blank", "full", "partial"]  # not the student who failed
-    assert all(root == course.resolve() and a == ASSIGNMENT and in_place for root, a, _, in_place in calls)
+    # Every submission is re-verified; the one nbgrader could not grade has no graded copy.
+    assert sorted(call[2] for call in calls) == ["blank", "crash", "full", "partial"]
+    assert all(root == course.resolve() and a == ASSIGNMENT for root, a, _, _ in calls)
+    assert {student: in_place for _, _, student, in_place in calls} == {
+        "blank": True, "crash": False, "full": True, "partial": True}
     by_student = {r.student: r for r in batch.results}
     assert by_student["full"].graded and by_student["full"].verification == "checked full"
     assert not by_student["partial"].graded
     assert "re-verification failed: RuntimeError: kernel would not start" in by_student["partial"].reason
     assert "SystemExit" in by_student["blank"].reason
-    assert "kernel died" in by_student["crash"].reason
+    assert "kernel died" in by_student["crash"].reason and not by_student["crash"].graded
+    assert by_student["crash"].verification == "checked crash"
     assert batch.exit_code == 1
     # The grades themselves were recorded before the hook ran.
     assert auto_scores(course, "partial") == EXPECTED["partial"]
