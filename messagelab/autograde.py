@@ -325,7 +325,15 @@ class _Worker:
         seconds = time.monotonic() - started
         if answer is not None:
             return int(answer["returncode"]), None, seconds
-        died = self.proc.poll()
+        if seconds < timeout:
+            # Its output closed before the time limit: it died. The exit status can lag the
+            # closed pipe by a moment, so wait for it rather than poll.
+            try:
+                died: int | str | None = self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                died = "unknown"
+        else:
+            died = self.proc.poll()
         self.kill()
         if died is None:
             return None, f"timed out after {_duration(timeout)}; stopped with its kernel", seconds
