@@ -59,15 +59,15 @@ test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 release: $(STAMP)
-	$(BIN)/python -m messagelab.admin release
+	$(BIN)/python -m messagelab.instructor release
 
 # Grades on every core (WORKERS=N to choose); exits 1 when any submission failed.
 autograde: $(STAMP)
 	@test -n "$(ASSIGNMENT)" || { echo "usage: make autograde ASSIGNMENT=<id> [WORKERS=N], e.g. ASSIGNMENT=ex01-message-queues"; exit 2; }
-	$(BIN)/python -m messagelab.admin autograde $(ASSIGNMENT) $(if $(WORKERS),--workers $(WORKERS))
+	$(BIN)/python -m messagelab.instructor autograde $(ASSIGNMENT) $(if $(WORKERS),--workers $(WORKERS))
 
 grades: $(STAMP)
-	$(BIN)/python -m messagelab.admin grades --to grades.csv
+	$(BIN)/python -m messagelab.instructor grades --to grades.csv
 
 bench: $(STAMP)
 	@files="$$(ls benchmarks/bench_*.py 2>/dev/null)"; \

@@ -154,12 +154,12 @@ c.Autograde.create_student = True
 # `nbgrader export` (make grades) writes the module grades: one row per student with
 # each assignment's score (%), the four criterion percentages (arch, sys, biz, comm: the
 # grade_id prefixes), the weighted total and the letter (A-F). Weights and letter floors
-# are defined in messagelab.course; the arithmetic is in messagelab.gradebook.
+# are defined in messagelab.course; the arithmetic is in messagelab.instructor.gradebook.
 # `--to=FILE` picks the file (default grades.csv, in the course root);
 # `--assignment=[id1,id2]` counts only those assignments (default: every assignment with
 # at least one submission); nbgrader's own per-assignment CSV is still available with
 # `nbgrader export --exporter=nbgrader.plugins.CsvExportPlugin`.
-c.ExportApp.plugin_class = "messagelab.nbgrader_export.CriteriaExportPlugin"
+c.ExportApp.plugin_class = "messagelab.instructor.export.CriteriaExportPlugin"
 
 # ---------------------------------------------------------------------------
 # Exchange (releasing and collecting)

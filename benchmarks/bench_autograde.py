@@ -7,7 +7,7 @@ answer). The class is then graded twice, each time from a clean gradebook and an
 ``autograded/``:
 
 1. serially, by ``nbgrader autograde <id> --force``: one command, every student;
-2. in parallel, by :func:`messagelab.autograde.grade_class` with ``--workers`` processes
+2. in parallel, by :func:`messagelab.instructor.autograde.grade_class` with ``--workers`` processes
    (default: one per core), re-verification off so both runs do the same work.
 
 Reported: submissions per minute for each, the ratio, each student's grading time in the
@@ -36,8 +36,8 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from messagelab import admin
-from messagelab.autograde import grade_class
+from messagelab.instructor import nbgrader as admin
+from messagelab.instructor.autograde import grade_class
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE_COURSE = ROOT / "tests" / "fixtures" / "course"
@@ -121,7 +121,7 @@ def main(
         serial_s = time.perf_counter() - started
         serial_scores = auto_scores(course, assignment, students)
 
-        say(f"Parallel: messagelab.autograde with {workers} workers …")
+        say(f"Parallel: messagelab.instructor.autograde with {workers} workers …")
         reset(course, clean)
         started = time.perf_counter()
         batch = grade_class(
@@ -181,7 +181,7 @@ def report(r: dict[str, Any]) -> str:
         f"{e['load_after']:.2f} after",
         f"   {'run':<40} {'seconds':>8} {'per minute':>11}",
         f"   {'serial: nbgrader autograde':<40} {serial['seconds']:8.1f} {serial['per_minute']:11.1f}",
-        f"   {'parallel: messagelab.autograde, ' + str(parallel['workers']) + ' workers':<40} "
+        f"   {'parallel: messagelab.instructor.autograde, ' + str(parallel['workers']) + ' workers':<40} "
         f"{parallel['seconds']:8.1f} {parallel['per_minute']:11.1f}",
         f"   parallel ÷ serial throughput: {r['speedup']:.2f}×",
         f"   one student's grading in the parallel run: median {parallel['student_p50_s']:.1f} s, "

@@ -40,11 +40,12 @@ from typing import Any
 import numpy as np
 import simpy
 
+from messagelab.assignments.ex01 import LATENCY_TARGET_S
+from messagelab.assignments.ex01 import SCENARIO as BLACK_FRIDAY
 from messagelab.explore import Explorer
 from messagelab.queues import QueueConfig, simulate
 from messagelab.queues.explorer import HEADLINE as QUEUE_HEADLINE
 from messagelab.queues.explorer import QueueExplorer
-from messagelab.queues.scenarios import BLACK_FRIDAY
 from messagelab.sim.stats import mean_ci
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -83,7 +84,7 @@ _Q = SCENARIO.config
 EXPLORERS: list[ExplorerCase] = [
     ExplorerCase(
         "queues",
-        lambda: QueueExplorer(_Q, seed=0, latency_target_s=SCENARIO.latency_target_s),
+        lambda: QueueExplorer(_Q, seed=0, latency_target_s=LATENCY_TARGET_S),
         _neighbours("consumers", _Q.consumers, 1)
         + _neighbours("visibility_timeout_s", _Q.visibility_timeout_s, 0.5),
     ),

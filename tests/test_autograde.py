@@ -1,4 +1,4 @@
-"""Parallel autograding (messagelab.autograde) gives the grades plain nbgrader gives.
+"""Parallel autograding (messagelab.instructor.autograde) gives the grades plain nbgrader gives.
 
 A class of six submits the fixture assignment: full marks, a partial answer, the blank
 release, a tampered copy (wrong answer, test cells emptied), one whose answer cell kills
@@ -7,7 +7,7 @@ by ``nbgrader autograde`` (serial, one command), another by ``grade_class`` with
 workers; every grade cell must get the same auto score in both, the two broken
 submissions must be reported without costing anyone else, and the gradebook must stay
 one submission per student. Regrading keeps what an instructor entered by hand.
-Re-verification (``messagelab.grading.verify``) is replaced by stand-ins here, so these
+Re-verification (``messagelab.instructor.reverify``) is replaced by stand-ins here, so these
 tests check how the grader calls it, not what it finds.
 """
 
@@ -28,8 +28,9 @@ import psutil
 import pytest
 from nbchecks import FIXTURE_COURSE, ROOT, nbgrader_meta, read
 
-from messagelab import admin, autograde
-from messagelab.autograde import BatchResult, grade_class
+from messagelab.instructor import autograde, cli
+from messagelab.instructor import nbgrader as admin
+from messagelab.instructor.autograde import BatchResult, grade_class
 
 ASSIGNMENT = "demo"
 NOTEBOOK = "demo"
@@ -244,7 +245,7 @@ def test_regrade_keeps_manual_grades_comments_and_extra_credit(
     admin.submit(course, ASSIGNMENT, "partial", course / "source" / ASSIGNMENT)
     monkeypatch.setitem(sys.modules, autograde.VERIFY_MODULE, None)  # no re-verification here
     argv = ["--root", str(course), "autograde", ASSIGNMENT, "--workers", "2", "--student", "full", "partial"]
-    assert admin.main(argv) == 0
+    assert cli.main(argv) == 0
     out = capsys.readouterr()
     assert "2 of 2 submissions graded, 0 failed" in out.out
     assert "[2/2]" in out.err
@@ -396,7 +397,7 @@ def test_overrun_and_killed_grader_cost_one_student_each(tmp_path: Path) -> None
 
 def test_command_line_rejects_zero_workers(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as stop:
-        admin.main(["autograde", ASSIGNMENT, "--workers", "0"])
+        cli.main(["autograde", ASSIGNMENT, "--workers", "0"])
     assert stop.value.code == 2
     assert "--workers must be at least 1" in capsys.readouterr().err
 
@@ -406,7 +407,7 @@ def test_command_line_says_when_the_assignment_was_never_generated(tmp_path: Pat
     """Run as `make autograde` runs it: a message and exit status 1, no traceback."""
     course = admin.make_course(tmp_path / "course", [ASSIGNMENT], source_root=FIXTURE_COURSE)
     proc = subprocess.run(
-        [sys.executable, "-m", "messagelab.admin", "--root", str(course), "autograde", ASSIGNMENT],
+        [sys.executable, "-m", "messagelab.instructor", "--root", str(course), "autograde", ASSIGNMENT],
         capture_output=True,
         text=True,
         timeout=300,

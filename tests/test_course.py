@@ -179,25 +179,25 @@ def test_status_is_available_exactly_when_the_release_notebook_exists(tmp_path: 
     assert set(frame.loc[frame["status"] == "available", "id"]) == set(released)
 
 
-def test_repo_root_searches_upwards_from_the_current_directory(
+def test_course_root_searches_upwards_from_the_current_directory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     root = _fake_root(tmp_path, released=())
     deep = root / "notebooks" / "sub"
     deep.mkdir(parents=True)
     monkeypatch.chdir(deep)
-    assert course.repo_root() == root.resolve()
+    assert course.course_root() == root.resolve()
     assert course.status("ex01-message-queues") == "in preparation"
 
 
-def test_repo_root_falls_back_to_the_package_location(
+def test_course_root_falls_back_to_the_package_location(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
     markers = ("nbgrader_config.py", "pyproject.toml")
     if any((p / m).is_file() for p in (tmp_path, *tmp_path.parents) for m in markers):
         pytest.skip("the temporary folder sits inside a project")
-    assert course.repo_root() == REPO
+    assert course.course_root() == REPO
 
 
 # --- grading ---------------------------------------------------------------------------

@@ -6,10 +6,10 @@ their own nbgrader config (course id and exchange root, as on a hub)::
 
     instructor  db student import (the roster) ─► generate_assignment ─► release_assignment
     students    fetch_assignment ─► answer ─► submit
-    instructor  collect ─► python -m messagelab.admin autograde ─► manual grades (Gradebook API,
+    instructor  collect ─► python -m messagelab.instructor autograde ─► manual grades (Gradebook API,
                 as the formgrader saves them) ─► generate_feedback ─► release_feedback
     students    fetch_feedback: an HTML report with their score
-    instructor  python -m messagelab.admin grades --to grades.csv (make grades)
+    instructor  python -m messagelab.instructor grades --to grades.csv (make grades)
 
 alice answers with the instructor's solutions, bob answers in part (a design that passes
 the visible test and fails the hidden one), carol submits the notebook untouched and dave
@@ -41,8 +41,9 @@ import pandas as pd
 import pytest
 from nbchecks import FIXTURE_COURSE, nbgrader_meta
 
-from messagelab import admin
-from messagelab import gradebook as gb
+from messagelab.instructor import cli
+from messagelab.instructor import gradebook as gb
+from messagelab.instructor import nbgrader as admin
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning")]
 
@@ -150,7 +151,7 @@ def students_run(*calls: tuple[Student, tuple[str, ...]]) -> None:
         {"student": s.id, "home": str(s.home), "env": s.env(), "argv": [*args, f"--student={s.id}"]}
         for s, args in calls
     ]
-    env = dict(os.environ, PATH=admin._path_with_interpreter_bin())
+    env = dict(os.environ, PATH=admin.interpreter_path())
     env.pop("NBGRADER_EXECUTION", None)
     proc = subprocess.run(
         [sys.executable, "-c", STUDENT_RUNNER, json.dumps(jobs)],
@@ -180,17 +181,17 @@ def solutions(source_notebook: Path) -> dict[str, str]:
 
 
 def admin_cli(course: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """``python -m messagelab.admin --root COURSE ARGS``, as ``make`` runs it."""
+    """``python -m messagelab.instructor --root COURSE ARGS``, as ``make`` runs it."""
     proc = subprocess.run(
-        [sys.executable, "-m", "messagelab.admin", "--root", str(course), *args],
-        env=dict(os.environ, PATH=admin._path_with_interpreter_bin()),
+        [sys.executable, "-m", "messagelab.instructor", "--root", str(course), *args],
+        env=dict(os.environ, PATH=admin.interpreter_path()),
         capture_output=True,
         text=True,
         timeout=900,
         stdin=subprocess.DEVNULL,
     )
     assert proc.returncode == 0, (
-        f"messagelab.admin {' '.join(args)} failed:\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}"
+        f"messagelab.instructor {' '.join(args)} failed:\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}"
     )
     return proc
 
@@ -239,7 +240,7 @@ def cycle(tmp_path_factory: pytest.TempPathFactory) -> Cycle:
     # Instructor: grade the written answers by hand, as the formgrader saves them.
     from nbgrader.api import Gradebook
 
-    with admin._interpreter_bin_on_path(), Gradebook(admin.gradebook_url(course), COURSE_ID) as book:
+    with admin.interpreter_bin_on_path(), Gradebook(admin.gradebook_url(course), COURSE_ID) as book:
         for student, points in MANUAL.items():
             gb.set_manual_score(book, DEMO, DEMO, "comm-rationale", student, points)
 
@@ -251,7 +252,7 @@ def cycle(tmp_path_factory: pytest.TempPathFactory) -> Cycle:
     # Instructor: the module grades (`make grades` runs this same command line).
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
-        assert admin.main(["--root", str(course), "grades", "--to", "grades.csv"]) == 0
+        assert cli.main(["--root", str(course), "grades", "--to", "grades.csv"]) == 0
     return Cycle(course, students, printed.getvalue())
 
 

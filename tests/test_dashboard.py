@@ -1,6 +1,6 @@
 """The instructor dashboard: its tables and figures, and the notebook run top to bottom.
 
-The demo gradebook (messagelab.gradebook.build_demo) is a fixed class of eight students over
+The demo gradebook (messagelab.instructor.gradebook.build_demo) is a fixed class of eight students over
 two assignments: mixed scores, one hard question per assignment and one student (eve) who
 did not submit the second. Its module grades, in short:
 
@@ -21,7 +21,7 @@ import pytest
 from nbchecks import CELL_TIMEOUT_S, ROOT, normal_run_environment
 from nbclient import NotebookClient
 
-from messagelab import gradebook as gb
+from messagelab.instructor import gradebook as gb
 
 DASHBOARD = ROOT / "notebooks" / "instructor-dashboard.ipynb"
 
@@ -196,7 +196,7 @@ def test_dashboard_is_thin_with_one_title_then_sections() -> None:
     assert headings[0].startswith("# ") and sum(h.startswith("# ") for h in headings) == 1
     assert all(h.startswith("## ") for h in headings[1:])
     long_cells = [c.id for c in nb.cells if c.cell_type == "code" and len(c.source.splitlines()) > 4]
-    assert not long_cells, f"dashboard logic belongs in messagelab.gradebook: {long_cells}"
+    assert not long_cells, f"dashboard logic belongs in messagelab.instructor.gradebook: {long_cells}"
     # Every chart follows a markdown cell that says what it shows.
     for index, cell in enumerate(nb.cells):
         if cell.cell_type == "code" and "figure" in cell.source:

@@ -2,14 +2,15 @@
 
 import pytest
 
+from messagelab.assignments.ex01 import LATENCY_TARGET_S
+from messagelab.assignments.ex01 import SCENARIO as BLACK_FRIDAY
 from messagelab.explore import grading
 from messagelab.queues.explorer import QueueExplorer, summary_frame
-from messagelab.queues.scenarios import BLACK_FRIDAY
 
 
 @pytest.fixture(scope="module")
 def explorer():
-    return QueueExplorer(BLACK_FRIDAY.config, latency_target_s=BLACK_FRIDAY.latency_target_s)
+    return QueueExplorer(BLACK_FRIDAY.config, latency_target_s=LATENCY_TARGET_S)
 
 
 def test_controls_update_on_release_only(explorer):

@@ -4,8 +4,8 @@ A temporary course holds a gradebook written with nbgrader's own Gradebook API: 
 assignments whose grade cells cover the four criteria, six students, auto scores, manual
 scores (some overriding the autograder), extra credit, an answer not graded yet, a missing
 submission and a student who submitted nothing. Every expected number below was worked out
-by hand from the points in this file, and is compared with messagelab.gradebook and with
-the CSV a real `nbgrader export` (through `python -m messagelab.admin grades`) writes.
+by hand from the points in this file, and is compared with messagelab.instructor.gradebook and with
+the CSV a real `nbgrader export` (through `python -m messagelab.instructor grades`) writes.
 
 Points possible: a1 = arch 10 + sys 15 + biz 10 + comm 10 = 45; a2 = arch 30 + sys 5 = 35;
 per criterion: arch 40, sys 20, biz 10, comm 10. Weights: arch .40, sys .25, biz .20, comm .15.
@@ -18,8 +18,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from messagelab import admin
-from messagelab import gradebook as gb
+from messagelab.instructor import cli
+from messagelab.instructor import gradebook as gb
+from messagelab.instructor import nbgrader as admin
 
 COURSE_ID = "messaging-eda"
 
@@ -147,7 +148,7 @@ CSV_COLUMNS = [
 def build_class(db: Path) -> None:
     from nbgrader.api import Gradebook
 
-    with admin._interpreter_bin_on_path(), Gradebook(f"sqlite:///{db}", course_id=COURSE_ID) as book:
+    with admin.interpreter_bin_on_path(), Gradebook(f"sqlite:///{db}", course_id=COURSE_ID) as book:
         for assignment, cells in CELLS.items():
             book.add_assignment(assignment)
             book.add_notebook(assignment, assignment)
@@ -296,8 +297,8 @@ def test_unknown_assignment_or_missing_gradebook_is_a_clear_error(course_dir: Pa
 
 @pytest.mark.slow
 def test_make_grades_writes_the_hand_worked_csv(course_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """`python -m messagelab.admin grades` runs `nbgrader export`, which uses the course's plugin."""
-    assert admin.main(["--root", str(course_dir), "grades", "--to", "grades.csv"]) == 0
+    """`python -m messagelab.instructor grades` runs `nbgrader export`, which uses the course's plugin."""
+    assert cli.main(["--root", str(course_dir), "grades", "--to", "grades.csv"]) == 0
     assert "6 students (A 1, B 2, C 0, D 2, F 1)" in capsys.readouterr().out
     csv = read_csv(course_dir / "grades.csv")
     assert list(csv.columns) == CSV_COLUMNS

@@ -5,8 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from messagelab.grading import ex01
-from messagelab.grading.core import (
+from messagelab.assignments import ex01
+from messagelab.grading import (
     Target,
     check_between,
     check_close,
@@ -14,7 +14,8 @@ from messagelab.grading.core import (
     plain,
     plain_number,
 )
-from messagelab.queues.monitoring import Alarm, breach_time_s
+from messagelab.queues.monitoring import QueueAlarm as Alarm
+from messagelab.queues.monitoring import breach_time_s
 from messagelab.sim.validation import ConfigError
 
 GOOD = {

@@ -28,8 +28,8 @@ import pytest
 from fixtures.hostile import corpus
 from nbchecks import FIXTURE_COURSE, ROOT
 
-from messagelab import admin
-from messagelab.grading import verify
+from messagelab.instructor import reverify as verify
+from messagelab.instructor import nbgrader as admin
 
 ASSIGNMENT = corpus.ASSIGNMENT
 SOURCE = ROOT / "source" / ASSIGNMENT / corpus.NOTEBOOK
@@ -148,7 +148,7 @@ def test_plan_of_exercise_01() -> None:
     design = next(t for t in plan.tests if t.grade_id == "arch-queue-design")
     assert "seeds=(101, 102, 103)" in design.source  # the hidden tests are checked too
     # The setup binds what tests read besides answers, and nothing of the explorers.
-    assert "from messagelab.grading import ex01" in plan.setup
+    assert "from messagelab.assignments import ex01" in plan.setup
     assert "Explorer" not in plan.setup and "processing_trace" not in plan.setup
     assert not any(t.code_answers for t in plan.tests)
 
@@ -303,11 +303,11 @@ def _reverify(course: Path, student: str) -> tuple[list[verify.Verdict], float]:
 def autograde_class(course: Path) -> dict[str, list[verify.Verdict]]:
     """Grade the class as ``make autograde`` does; the verdicts of students it re-verified.
 
-    The parallel batch (``messagelab.autograde``) re-verifies each student nbgrader graded;
+    The parallel batch (``messagelab.instructor.autograde``) re-verifies each student nbgrader graded;
     plain ``admin.autograde`` (nbgrader alone) re-verifies nobody.
     """
     try:
-        from messagelab.autograde import grade_class
+        from messagelab.instructor.autograde import grade_class
     except ImportError:
         try:
             admin.autograde(ASSIGNMENT, course, timeout=1800)

@@ -37,7 +37,8 @@ from nbchecks import (
     unexpected_release_errors,
 )
 
-from messagelab import admin
+from messagelab.instructor import cli, release
+from messagelab.instructor import nbgrader as admin
 
 INSTRUCTOR = "instructor-key"
 BLANK = "blank"
@@ -128,7 +129,7 @@ def test_release_hides_solutions_and_hidden_tests(graded: Graded) -> None:
 
 @pytest.mark.slow
 def test_committed_release_matches_generated(graded: Graded) -> None:
-    problems = admin.release_differences(graded.generated, graded.committed)
+    problems = release.release_differences(graded.generated, graded.committed)
     assert not problems, f"{rel(graded.committed)} is out of sync with its source (run `make release`):\n" + "\n".join(
         problems
     )
@@ -158,7 +159,7 @@ def test_test_cells_write_nothing_to_stderr(graded: Graded) -> None:
 
 @pytest.mark.parametrize("origin", [FIXTURE_COURSE, ROOT], ids=["fixture", "course"])
 def test_every_release_has_a_source(origin: Path) -> None:
-    orphans = admin.orphaned_releases(origin)
+    orphans = release.orphaned_releases(origin)
     assert not orphans, f"release/ folders with no source/ to generate them from: {orphans}"
 
 
@@ -210,10 +211,10 @@ def test_release_check_names_the_cell_that_differs(demo: Graded, tmp_path: Path)
     nb.cells[test_cell].source += "\nassert True"
     nbformat.write(nb, stale / "demo.ipynb")
     (stale / "notes.txt").write_text("left over")
-    problems = admin.release_differences(demo.generated, stale)
+    problems = release.release_differences(demo.generated, stale)
     assert any("arch-consumers-visible" in p and "source differs" in p for p in problems)
     assert any("notes.txt" in p for p in problems)
-    assert admin.release_differences(demo.generated, demo.generated) == []
+    assert release.release_differences(demo.generated, demo.generated) == []
 
 
 @pytest.mark.slow
@@ -229,17 +230,17 @@ def test_release_error_policy_on_an_unanswered_release(demo: Graded) -> None:
 
 @pytest.mark.slow
 def test_check_command_flags_an_edited_release(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """`python -m messagelab.admin check` passes on a synced course and names an edited cell."""
+    """`python -m messagelab.instructor check` passes on a synced course and names an edited cell."""
     course = tmp_path / "course"
     shutil.copytree(FIXTURE_COURSE, course)
-    assert admin.main(["--root", str(course), "check"]) == 0
+    assert cli.main(["--root", str(course), "check"]) == 0
     assert "demo: in sync" in capsys.readouterr().out
 
     release = course / "release" / "demo" / "demo.ipynb"
     nb = read(release)
     nb.cells[0].source += "\nEdited by hand."
     nbformat.write(nb, release)
-    assert admin.main(["--root", str(course), "check"]) == 1
+    assert cli.main(["--root", str(course), "check"]) == 1
     out = capsys.readouterr().out
     assert "demo: OUT OF SYNC" in out
     assert "cell 0 (intro): source differs" in out

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import nbformat
 
-from messagelab import progress
+from messagelab.course import progress
 
 REPO = Path(__file__).resolve().parent.parent
 EX01 = "ex01-message-queues"

@@ -1,26 +1,26 @@
-"""What test cells call: evaluate a design against targets and explain any failure.
+"""What test cells call, across assignments: evaluate a design, report it, check an answer.
 
-Per-assignment checks live in one module each (``messagelab.grading.ex01`` …).
+Per-assignment checks live in ``messagelab.assignments.<id>``; this package holds what
+they share. Nothing here names a hidden check.
 """
 
-from messagelab.grading.core import (
-    Evaluation,
-    Target,
+from messagelab.grading.answers import (
     check_between,
     check_close,
+    config_from,
     design_changes,
-    evaluate,
     plain,
     plain_number,
-    report,
-    require,
 )
+from messagelab.grading.evaluate import Evaluation, evaluate, report, require
+from messagelab.sim.scenario import Target
 
 __all__ = [
     "Evaluation",
     "Target",
     "check_between",
     "check_close",
+    "config_from",
     "design_changes",
     "evaluate",
     "plain",

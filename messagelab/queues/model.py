@@ -45,6 +45,7 @@ from messagelab.queues.config import (
     HOUR_S,
     QueueConfig,
 )
+from messagelab.sim import workload
 from messagelab.sim.budget import RunBudget, RunOutcome
 from messagelab.sim.budget import run as run_within_budget
 from messagelab.sim.stats import percentiles
@@ -297,35 +298,15 @@ class _Broker:
 
 def service_times(cfg: QueueConfig, rng: np.random.Generator, n: int) -> np.ndarray:
     """``n`` processing times (s) drawn from the configured distribution and mean."""
-    mean = cfg.processing_time_mean_s
-    if cfg.processing_time_distribution == "deterministic" or (
-        cfg.processing_time_distribution == "lognormal" and cfg.processing_time_cv == 0
-    ):
-        return np.full(n, mean)
-    if cfg.processing_time_distribution == "exponential":
-        return rng.exponential(mean, n)
-    sigma2 = math.log1p(cfg.processing_time_cv**2)
-    return rng.lognormal(math.log(mean) - sigma2 / 2, math.sqrt(sigma2), n)
+    return workload.service_times(cfg.processing_time_distribution, cfg.processing_time_mean_s,
+                                  cfg.processing_time_cv, rng, n)
 
 
 def arrival_times(cfg: QueueConfig, rng: np.random.Generator) -> np.ndarray:
     """Send times of a Poisson process whose rate steps up during the spike."""
-    segments = [(0.0, cfg.duration_s, cfg.arrival_rate_per_s)]
-    if cfg.spike_duration_s > 0 and cfg.spike_multiplier > 1:
-        a, b = cfg.spike_start_s, cfg.spike_start_s + cfg.spike_duration_s
-        segments = [
-            (0.0, a, cfg.arrival_rate_per_s),
-            (a, b, cfg.arrival_rate_per_s * cfg.spike_multiplier),
-            (b, cfg.duration_s, cfg.arrival_rate_per_s),
-        ]
-    out = []
-    for start, end, rate in segments:
-        if end <= start:
-            continue
-        # Conditional on the count, Poisson arrival times are uniform on the interval.
-        k = rng.poisson(rate * (end - start))
-        out.append(np.sort(rng.uniform(start, end, k)))
-    return np.concatenate(out) if out else np.empty(0)
+    segments = workload.spike_segments(cfg.arrival_rate_per_s, cfg.duration_s, multiplier=cfg.spike_multiplier,
+                                       start_s=cfg.spike_start_s, length_s=cfg.spike_duration_s)
+    return workload.poisson_arrivals(segments, rng)
 
 
 def simulate(config: QueueConfig, *, seed: int = 0, budget: RunBudget | None = None) -> QueueResult:

@@ -29,6 +29,8 @@ from typing import Literal
 
 import pandas as pd
 
+from messagelab.course.root import course_root
+
 __all__ = [
     "ASSIGNMENTS",
     "GRADING_CRITERIA",
@@ -43,7 +45,6 @@ __all__ = [
     "letter_grade",
     "path_frame",
     "release_path",
-    "repo_root",
     "source_path",
     "status",
 ]
@@ -575,32 +576,8 @@ def _resolve(assignment: Assignment | str) -> Assignment:
     return assignment if isinstance(assignment, Assignment) else get(assignment)
 
 
-def _marks_root(folder: Path) -> bool:
-    return (folder / "nbgrader_config.py").is_file() or (folder / "pyproject.toml").is_file()
-
-
-def repo_root() -> Path:
-    """The course repository's root folder.
-
-    Searches upwards from the current directory, then from this package's location, for
-    the first folder holding ``nbgrader_config.py`` or ``pyproject.toml``.
-
-    Raises:
-        FileNotFoundError: if neither search finds one.
-    """
-    starts = (Path.cwd().resolve(), Path(__file__).resolve().parent)
-    for start in starts:
-        for folder in (start, *start.parents):
-            if _marks_root(folder):
-                return folder
-    raise FileNotFoundError(
-        "no folder holding nbgrader_config.py or pyproject.toml above "
-        + " or ".join(str(s) for s in starts)
-    )
-
-
 def _root(root: PathLike | None) -> Path:
-    return repo_root() if root is None else Path(root)
+    return course_root() if root is None else Path(root)
 
 
 def source_path(assignment: Assignment | str, root: PathLike | None = None) -> Path:

@@ -17,7 +17,7 @@ nbgrader_config.py), and graders adjust a late answer's score in the formgrader 
 
 Everything here reads the gradebook with plain SQL, so it works on nbgrader's SQLite file
 and on a server database alike, and never writes to it (except :func:`set_manual_score`
-and :func:`build_demo`). The export plugin (:mod:`messagelab.nbgrader_export`) and the
+and :func:`build_demo`). The export plugin (:mod:`messagelab.instructor.export`) and the
 instructor dashboard (``notebooks/instructor-dashboard.ipynb``) are thin layers over it.
 """
 
@@ -33,7 +33,8 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 import plotly.graph_objects as go
 
-from messagelab.course import ASSIGNMENTS, GRADING_CRITERIA, letter_grade, repo_root
+from messagelab.course.catalogue import ASSIGNMENTS, GRADING_CRITERIA, letter_grade
+from messagelab.course.root import course_root
 
 if TYPE_CHECKING:
     from nbgrader.api import Gradebook
@@ -160,7 +161,7 @@ def default_source() -> str:
     The variable holds a file path or a database URL (``postgresql://…``).
     """
     named = os.environ.get(ENV_VAR, "").strip()
-    return named if named else str(repo_root() / "gradebook.db")
+    return named if named else str(course_root() / "gradebook.db")
 
 
 def _describe(source: Any) -> str:
@@ -725,7 +726,7 @@ def build_demo(path: str | os.PathLike[str], course_id: str = "messaging-eda") -
     from nbgrader.api import Gradebook
     from sqlalchemy.exc import SAWarning
 
-    from messagelab.admin import _interpreter_bin_on_path
+    from messagelab.instructor.nbgrader import interpreter_bin_on_path
 
     path = Path(path)
     if path.exists():
@@ -735,7 +736,7 @@ def build_demo(path: str | os.PathLike[str], course_id: str = "messaging-eda") -
     # add_submission makes SQLAlchemy warn about its own autoflush; the rows are written.
     with (
         warnings.catch_warnings(),
-        _interpreter_bin_on_path(),
+        interpreter_bin_on_path(),
         Gradebook(f"sqlite:///{path.resolve()}", course_id=course_id) as gradebook,
     ):
         warnings.simplefilter("ignore", SAWarning)

@@ -29,9 +29,9 @@ unreadable) gets this process's verdict, so a crash costs the cells it affected 
 
 Command line (from the course root)::
 
-    python -m messagelab.grading.verify ex01-message-queues [--student S] [--workers N] [--dry-run]
+    python -m messagelab.instructor.reverify ex01-message-queues [--student S] [--workers N] [--dry-run]
 
-``messagelab.autograde`` calls :func:`reverify` after each student's nbgrader run.
+``messagelab.instructor.autograde`` calls :func:`reverify` after each student's nbgrader run.
 """
 
 from __future__ import annotations
@@ -348,12 +348,12 @@ class NotPlain(Exception):
 def encode(value: Any, name: str = "value") -> Any:
     """``value`` as a plain tree, read through the built-in types' own methods.
 
-    Scalars go through :func:`messagelab.grading.core.plain`, so a float subclass lying in
+    Scalars go through :func:`messagelab.grading.plain`, so a float subclass lying in
     ``__float__`` is read for its real value and an object with a doctored ``__eq__``
     becomes an ``unplain`` marker. Containers must be exactly ``list``, ``tuple`` or
     ``dict``.
     """
-    from messagelab.grading.core import plain
+    from messagelab.grading.answers import plain
 
     count = [0]
 
@@ -446,7 +446,7 @@ def snapshot(namespace: Mapping[str, Any], nonce: str, grade_id: str, names: Seq
 def _snapshot_cell(nonce: str, test: TestCell) -> str:
     # The cell binds no name, so it changes nothing the student's later cells see.
     return (
-        f"__import__('messagelab.grading.verify', fromlist=['snapshot']).snapshot("
+        f"__import__('messagelab.instructor.reverify', fromlist=['snapshot']).snapshot("
         f"globals(), {nonce!r}, {test.grade_id!r}, {list(test.answers)!r})"
     )
 
@@ -523,9 +523,9 @@ def kernel_cells(
 
 
 def _kernel_environment() -> dict[str, str]:
-    from messagelab.admin import _path_with_interpreter_bin
+    from messagelab.instructor.nbgrader import interpreter_path
 
-    env = dict(os.environ, PATH=_path_with_interpreter_bin(), NBGRADER_EXECUTION="autograde")
+    env = dict(os.environ, PATH=interpreter_path(), NBGRADER_EXECUTION="autograde")
     return env
 
 
@@ -640,11 +640,11 @@ class _KernelStartError(RuntimeError):
 
 
 #: The folder holding this ``messagelab``: the clean process imports this very copy.
-_PACKAGE_PARENT = Path(__file__).resolve().parents[2]
+_PACKAGE_PARENT = Path(__file__).resolve().parents[3]
 
 _CHECK_PROCESS = (
     "import sys; sys.path.insert(0, {path!r}); "
-    "from messagelab.grading.verify import _check_process_main; "
+    "from messagelab.instructor.reverify import _check_process_main; "
     "raise SystemExit(_check_process_main(sys.argv[1]))"
 )
 
@@ -1027,11 +1027,11 @@ def _write_scores(
 ) -> tuple[list[Verdict], dict[str, dict[str, str]]]:
     from nbgrader.api import Gradebook, MissingEntry
 
-    from messagelab.admin import _interpreter_bin_on_path
+    from messagelab.instructor.nbgrader import interpreter_bin_on_path
 
     result: list[Verdict] = []
     notes: dict[str, dict[str, str]] = {}
-    with _interpreter_bin_on_path(), Gradebook(db_url) as gradebook:
+    with interpreter_bin_on_path(), Gradebook(db_url) as gradebook:
         for verdict in verdicts:
             try:
                 grade = gradebook.find_grade(verdict.grade_id, verdict.notebook, assignment, student)
@@ -1145,12 +1145,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_context
 
-    from messagelab.admin import COURSE_ROOT
+    from messagelab.course.root import course_root
 
-    parser = argparse.ArgumentParser(prog="python -m messagelab.grading.verify", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m messagelab.instructor.reverify", description=__doc__.split("\n\n")[0])
     parser.add_argument("assignment", help="assignment id, e.g. ex01-message-queues")
     parser.add_argument("--student", action="append", help="only this student (repeatable)")
-    parser.add_argument("--root", type=Path, default=COURSE_ROOT, help="course root (default: this repository)")
+    parser.add_argument("--root", type=Path, default=None, help="course root (default: the course around this folder)")
     # Each student keeps two processes busy at once (the notebook's kernel and the checks).
     parser.add_argument("--workers", type=int, default=max(1, (os.cpu_count() or 1) // 2),
                         help="students re-verified at once (default: one per two CPU cores)")
@@ -1158,7 +1158,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.workers < 1:
         parser.error("--workers must be at least 1")
-    root = Path(args.root).resolve()
+    root = (args.root or course_root()).resolve()
     wanted = args.student or students(root, args.assignment)
     course = settings(root)
     status = 0

@@ -6,7 +6,7 @@ nbgrader_config.py sets ``c.ExportApp.plugin_class`` to :class:`CriteriaExportPl
     student_id, <assignment>_pct …, arch_pct, sys_pct, biz_pct, comm_pct,
     total_pct, letter, missing_assignments, weights
 
-The numbers come from :mod:`messagelab.gradebook`; see :func:`messagelab.gradebook.export_table`
+The numbers come from :mod:`messagelab.instructor.gradebook`; see :func:`messagelab.instructor.gradebook.export_table`
 for what each column means. nbgrader's own options still apply::
 
     nbgrader export --to=grades.csv                       # the file to write
@@ -23,7 +23,7 @@ from pathlib import Path
 from nbgrader.api import Gradebook
 from nbgrader.plugins import ExportPlugin
 
-from messagelab import gradebook as grades
+from messagelab.instructor import gradebook as grades
 
 
 def _ids(values: Iterable[object]) -> list[str]:

@@ -17,7 +17,8 @@ from pathlib import Path
 import nbformat
 import pandas as pd
 
-from messagelab import course
+from messagelab.course import catalogue as course
+from messagelab.course.root import course_root
 
 CODE_STUB = "raise NotImplementedError()"
 TEXT_STUB = "YOUR ANSWER HERE"
@@ -26,7 +27,7 @@ TEXT_STUB = "YOUR ANSWER HERE"
 def workspace(root: str | os.PathLike | None = None) -> Path:
     """The folder holding the learner's copies (``work/`` in the repository by default)."""
     named = os.environ.get("MESSAGELAB_WORKSPACE")
-    return Path(named) if named else Path(root or course.repo_root()) / "work"
+    return Path(named) if named else Path(root or course_root()) / "work"
 
 
 def copy_path(assignment: course.Assignment | str, root: str | os.PathLike | None = None) -> Path:

@@ -29,13 +29,13 @@ grading exactly as it is and changes only how a class is scheduled::
   scores are left as they were, the submission is recorded (as nbgrader records it), the
   stale ``autograded/`` copy is removed (as ``nbgrader autograde --force`` removes it), and
   the reason goes into the summary. The batch always completes.
-* **Re-verification.** When ``messagelab.grading.verify`` defines ``reverify(course_root,
+* **Re-verification.** When ``messagelab.instructor.reverify`` defines ``reverify(course_root,
   assignment, student)``, it is called in the parent right after each student is merged;
   an error inside it is reported for that student and the batch goes on.
 
 From the course root::
 
-    python -m messagelab.admin autograde ex01-message-queues [--workers N] [--student S ...]
+    python -m messagelab.instructor autograde ex01-message-queues [--workers N] [--student S ...]
 
 prints one line per student as it finishes, e.g. ``[12/40] graded alice (3.1 s), 1 failed,
 about 1m20s left``, then a summary: how many were graded, which failed and why, the total
@@ -66,7 +66,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from messagelab.admin import CONFIG_NAME, COURSE_ROOT, NbgraderError, _path_with_interpreter_bin
+from messagelab.course.root import CONFIG_NAME, course_root
+from messagelab.instructor.nbgrader import NbgraderError, interpreter_path
 
 #: Seconds one student's grading may take before it is stopped and reported. nbgrader's own
 #: per-cell limit (``c.Execute.timeout``) ends a looping cell long before; this catches a
@@ -77,9 +78,9 @@ DEFAULT_TIMEOUT_S = 1200.0
 STARTUP_TIMEOUT_S = 120.0
 
 #: The optional re-verification hook: ``reverify(course_root, assignment, student)``.
-VERIFY_MODULE = "messagelab.grading.verify"
+VERIFY_MODULE = "messagelab.instructor.reverify"
 
-_WORKER_CODE = "from messagelab.autograde import serve_worker; serve_worker()"
+_WORKER_CODE = "from messagelab.instructor.autograde import serve_worker; serve_worker()"
 
 
 class AutogradeError(NbgraderError):
@@ -630,10 +631,10 @@ class _Batch:
             todo.put(student)
         done: queue.Queue[_Done] = queue.Queue()
         stop = threading.Event()
-        env = dict(os.environ, PATH=_path_with_interpreter_bin())
+        env = dict(os.environ, PATH=interpreter_path())
         env.pop("NBGRADER_EXECUTION", None)  # a value left by an enclosing run would change the notebooks
         # Workers run this very package, wherever it was imported from.
-        package_parent = str(Path(__file__).resolve().parent.parent)
+        package_parent = str(Path(__file__).resolve().parents[2])
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_parent, env.get("PYTHONPATH")]))
         pool = [_Worker(self.scratch / f"worker-{index}.log", env) for index in range(workers)]
         threads = [threading.Thread(target=self.drain, args=(w, todo, done, stop), daemon=True) for w in pool]
@@ -682,7 +683,7 @@ def _print_progress(line: str) -> None:
 
 def grade_class(
     assignment: str,
-    root: Path = COURSE_ROOT,
+    root: Path | None = None,
     *,
     students: Iterable[str] | None = None,
     workers: int | None = None,
@@ -707,7 +708,7 @@ def grade_class(
 
     if workers is not None and workers < 1:
         raise ValueError(f"workers must be at least 1, not {workers}")
-    root = Path(root).resolve()
+    root = (course_root() if root is None else Path(root)).resolve()
     coursedir = _course_directory(root)
     real_db = _sqlite_path(coursedir.db_url)
     generate = f"run `nbgrader generate_assignment {assignment}` first"

@@ -1,4 +1,9 @@
-"""Checks for Exercise 01, Message Queue Implementation Strategy (ShopFast Black Friday)."""
+"""Exercise 01, Message Queue Implementation Strategy: ShopFast's orders on Black Friday.
+
+Everything the exercise adds in Python: its scenario (workload, faults, targets), the
+checks its test cells call, and its graded cells. The notebook reads its numbers from
+``SCENARIO``; solutions and checks compute from it too.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from messagelab.grading.core import (
+from messagelab.grading import (
     Evaluation,
     check_between,
     check_close,
@@ -18,16 +23,108 @@ from messagelab.grading.core import (
     plain_number,
     require,
 )
+from messagelab.queues.config import QueueConfig
+from messagelab.queues.describe import workload_frame as _workload_frame
 from messagelab.queues.model import service_times, simulate
-from messagelab.queues.monitoring import METRICS, Alarm, breach_time_s
-from messagelab.queues.scenarios import BLACK_FRIDAY, DESIGN_FIELDS
+from messagelab.queues.monitoring import METRICS, QueueAlarm, breach_time_s
+from messagelab.sim.scenario import Scenario, Target
 from messagelab.sim.streams import stream
 from messagelab.sim.validation import ConfigError
 
-SCENARIO = BLACK_FRIDAY
+ID = "ex01-message-queues"
+
+#: Every graded cell of the notebook: grade_id -> (cell type, points). The grade id's
+#: prefix is its criterion (``arch-``, ``sys-``, ``biz-``, ``comm-``); a test compares this
+#: table with the source notebook.
+GRADES: dict[str, tuple[str, float]] = {
+    "sys-capacity-littles-law": ("code", 2),
+    "sys-consumers-needed": ("code", 2),
+    "arch-visibility-timeout": ("code", 2),
+    "arch-queue-design": ("code", 6),
+    "sys-monitoring-alarms": ("code", 4),
+    "arch-diagram": ("markdown", 4),
+    "arch-rationale": ("markdown", 4),
+    "biz-impact": ("markdown", 4),
+    "biz-roadmap": ("markdown", 3),
+    "sys-risks": ("markdown", 3),
+    "comm-summary": ("markdown", 3),
+}
+
+#: The settings a student designs; everything else in QueueConfig is the scenario's.
+DESIGN_FIELDS = (
+    "queue_type",
+    "fifo_high_throughput",
+    "message_groups",
+    "consumers",
+    "visibility_timeout_s",
+    "max_receive_count",
+    "receive_batch_size",
+    "wait_time_s",
+    "idempotent_consumer",
+)
+
+#: ShopFast's order pipeline on Black Friday, time compressed: one minute of normal
+#: trading, one minute at ten times the order rate, one more minute of normal trading,
+#: then a minute for the consumers to drain the queue.
+SCENARIO = Scenario(
+    name="ShopFast Black Friday",
+    config=QueueConfig(
+        arrival_rate_per_s=4.0,
+        duration_s=180.0,
+        drain_s=60.0,
+        spike_multiplier=10.0,
+        spike_start_s=60.0,
+        spike_duration_s=60.0,
+        processing_time_mean_s=0.4,
+        processing_time_distribution="lognormal",
+        processing_time_cv=1.0,
+        failure_rate=0.02,
+        poison_rate=0.002,
+        crash_rate=0.001,
+        consumer_restart_s=20.0,
+        producer_retry_rate=0.01,
+        producer_retry_delay_s=1.0,
+        duplicate_delivery_rate=0.001,
+        request_latency_s=0.02,
+        consumers=4,
+        sample_interval_s=2.0,
+    ),
+    targets=(
+        Target("latency_p99_s", 10.0, "p99 order confirmation time", "s",
+               hint="More consumers shorten the queue at the peak; a shorter visibility "
+                    "timeout retries failed orders sooner."),
+        Target("expired", 0, "orders expired unprocessed", "orders",
+               hint="Raise the retention period or give poison orders a dead-letter queue."),
+        Target("still_queued", 0, "orders still waiting after the drain minute", "orders",
+               hint="The consumers cannot keep up: add consumers or check the visibility timeout."),
+        Target("duplicates_processed", 0, "customers charged twice", "orders",
+               hint="At-least-once delivery means some orders arrive twice: make the consumer "
+                    "idempotent."),
+        Target("poison_time_to_dlq_max_s", 120.0, "time for a poison order to reach the DLQ", "s",
+               hint="Attach a dead-letter queue; max_receive_count × visibility timeout bounds "
+                    "the time a poison order keeps failing."),
+        Target("cost_per_day_usd", 40.0, "daily cost at this traffic", "USD",
+               hint="Long polling removes most empty receives; idle consumers cost money too."),
+    ),
+    design_fields=DESIGN_FIELDS,
+    variants={
+        # The forecast was wrong: an influencer shares a discount code and the peak is 25 times
+    # normal trading instead of 10.
+        "incident": dict(spike_multiplier=25.0),
+        # A bad deploy upstream: one order in twenty is malformed.
+        "poison_burst": dict(poison_rate=0.05),
+    },
+)
+
+LATENCY_TARGET_S = next(t.limit for t in SCENARIO.targets if t.metric == "latency_p99_s")
 UTILISATION_CAP = 0.75
 VISIBLE_SEEDS = (0, 1, 2)
 TRACE_SIZE = 20_000
+
+
+def workload_frame() -> pd.DataFrame:
+    """The facts of the workload a design must survive, as a table."""
+    return _workload_frame(SCENARIO.config)
 
 
 def peak_rate_per_s() -> float:
@@ -74,7 +171,7 @@ def check_consumers_needed(value: Any) -> None:
 # --- visibility timeout ---------------------------------------------------------------------
 def visibility_timeout_range_s() -> tuple[float, float]:
     """Long enough for 99.9% of orders; short enough to retry within the latency target."""
-    return _trace_quantile(0.999), SCENARIO.latency_target_s
+    return _trace_quantile(0.999), LATENCY_TARGET_S
 
 
 def check_visibility_timeout(value: Any) -> None:
@@ -101,18 +198,18 @@ def check_design(design: Any, seeds=VISIBLE_SEEDS) -> None:
 
 def check_design_poison_burst(design: Any, seeds=(5, 6)) -> None:
     """A bad upstream deploy makes 1 order in 20 malformed: nothing else may be lost."""
-    ev = evaluate(simulate, design_config(design, **SCENARIO.poison_burst),
+    ev = evaluate(simulate, design_config(design, **SCENARIO.variants["poison_burst"]),
                   [t for t in SCENARIO.targets if t.metric != "cost_per_day_usd"], seeds)
     if not ev.passed:
         raise AssertionError("During a burst of malformed orders: " + ev.explain())
 
 
 # --- monitoring -----------------------------------------------------------------------------
-def _alarms(alarms: Any) -> list[Alarm]:
+def _alarms(alarms: Any) -> list[QueueAlarm]:
     if type(alarms) is not list or not alarms:
         raise AssertionError("alarms must be a non-empty list of dicts")
     try:
-        return [Alarm.from_dict(a) for a in alarms]
+        return [QueueAlarm.from_dict(a) for a in alarms]
     except ConfigError as e:
         raise AssertionError(f"an alarm is not valid: {e}. Metrics: {', '.join(METRICS)}") from None
 
@@ -121,8 +218,8 @@ def monitoring_report(alarms: Any, design: Any, seed: int = 0) -> pd.DataFrame:
     """When each alarm fires on a normal Black Friday and on one with an unforecast surge."""
     checked = _alarms(alarms)
     normal = simulate(design_config(design), seed=seed)
-    incident = simulate(design_config(design, **SCENARIO.incident), seed=seed)
-    breach = breach_time_s(incident.messages, SCENARIO.latency_target_s, incident.outcome.sim_time_s)
+    incident = simulate(design_config(design, **SCENARIO.variants["incident"]), seed=seed)
+    breach = breach_time_s(incident.messages, LATENCY_TARGET_S, incident.outcome.sim_time_s)
     first_dead = normal.summary["dlq_time_to_first_s"]
     rows = []
     for a in checked:

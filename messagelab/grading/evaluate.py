@@ -1,0 +1,92 @@
+"""Evaluate a design against business targets and say, in plain words, why it fails.
+
+``evaluate`` runs the course's own simulator on a design under several seeds and compares
+the worst run with each target: the grade is what the student saw in the explorer, under
+more seeds. ``report`` is the table a student reads; ``require`` is what a test cell calls.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from messagelab.sim.scenario import Target
+
+
+@dataclass
+class Evaluation:
+    """The outcome of a design under every seed: a row per target, worst case first."""
+
+    table: pd.DataFrame
+    results: list[Any] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.table["met"].all())
+
+    def explain(self) -> str:
+        missed = self.table[~self.table["met"]]
+        if missed.empty:
+            return f"All {len(self.table)} targets met under every seed tried."
+        lines = [f"The design misses {len(missed)} of {len(self.table)} targets:"]
+        for _, row in missed.iterrows():
+            line = (f"- {row['target']}: worst run gave {_fmt(row['worst'])}{row['unit_sp']}"
+                    f" (seed {row['worst_seed']}).")
+            if row["hint"]:
+                line += f" {row['hint']}"
+            lines.append(line)
+        return "\n".join(lines)
+
+
+def _fmt(x: Any) -> str:
+    return f"{x:.3g}" if isinstance(x, float) else str(x)
+
+
+def evaluate(
+    simulate: Callable[..., Any],
+    config: Any,
+    targets: Sequence[Target],
+    seeds: Sequence[int] = (0, 1, 2),
+) -> Evaluation:
+    """Simulate ``config`` under each seed and compare the worst run with every target."""
+    results = [simulate(config, seed=s) for s in seeds]
+    rows = []
+    for t in targets:
+        values = [float(r.summary[t.metric]) for r in results]
+        worst_i = max(range(len(values)), key=lambda i: _badness(t, values[i]))
+        rows.append({
+            "target": t.describe(),
+            "metric": t.metric,
+            "worst": values[worst_i],
+            "worst_seed": seeds[worst_i],
+            "met": all(t.met(v) for v in values),
+            "unit_sp": f" {t.unit}" if t.unit else "",
+            "hint": t.hint,
+        })
+    return Evaluation(pd.DataFrame(rows), results)
+
+
+def _badness(t: Target, v: float) -> float:
+    if math.isnan(v):
+        return math.inf
+    return v if t.at_most else -v
+
+
+def report(evaluation: Evaluation) -> pd.DataFrame:
+    """A table for students: target, worst value, met."""
+    t = evaluation.table
+    return pd.DataFrame({
+        "target": t["target"],
+        "worst run": [f"{_fmt(w)}{u}" for w, u in zip(t["worst"], t["unit_sp"], strict=True)],
+        "met": t["met"].map({True: "yes", False: "NO"}),
+    })
+
+
+def require(evaluation: Evaluation) -> None:
+    """Raise AssertionError with the explanation unless every target is met."""
+    if not evaluation.passed:
+        raise AssertionError(evaluation.explain())
