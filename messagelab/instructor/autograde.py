@@ -29,9 +29,12 @@ grading exactly as it is and changes only how a class is scheduled::
   scores are left as they were, the submission is recorded (as nbgrader records it), the
   stale ``autograded/`` copy is removed (as ``nbgrader autograde --force`` removes it), and
   the reason goes into the summary. The batch always completes.
-* **Re-verification.** When ``messagelab.instructor.reverify`` defines ``reverify(course_root,
-  assignment, student)``, it is called in the parent right after each student is merged;
-  an error inside it is reported for that student and the batch goes on.
+* **Re-verification, in the workers.** The worker runs nbgrader with its Execute step
+  replaced by :class:`messagelab.instructor.reverify.execute.VerifiedExecute`: one execution
+  of the submission, in which the student's kernel only hands over its answers and a clean
+  process judges every test cell (``messagelab.instructor.reverify``). The parent then makes
+  sure each test cell has a defined score no higher than the clean verdict, including the
+  cells of a submission nbgrader could not grade.
 
 From the course root::
 
@@ -45,7 +48,7 @@ time and submissions per minute. The exit status is 0 when every submission was 
 
 from __future__ import annotations
 
-import importlib
+import dataclasses
 import json
 import os
 import queue
@@ -68,6 +71,7 @@ from typing import Any
 
 from messagelab.course.root import CONFIG_NAME, course_root
 from messagelab.instructor.nbgrader import NbgraderError, interpreter_path
+from messagelab.instructor.reverify.verdict import Verdict
 
 #: Seconds one student's grading may take before it is stopped and reported. nbgrader's own
 #: per-cell limit (``c.Execute.timeout``) ends a looping cell long before; this catches a
@@ -77,8 +81,19 @@ DEFAULT_TIMEOUT_S = 1200.0
 #: Seconds a worker may take to import nbgrader and report ready.
 STARTUP_TIMEOUT_S = 120.0
 
-#: The optional re-verification hook: ``reverify(course_root, assignment, student)``.
-VERIFY_MODULE = "messagelab.instructor.reverify"
+#: What the scratch course's config adds: nbgrader's Execute step judged outside the kernel.
+_VERIFIED_CONFIG = """
+
+# Added by messagelab.instructor.autograde for this scratch course: test cells are judged
+# outside the student's kernel (messagelab.instructor.reverify.execute).
+from messagelab.instructor.reverify.execute import VerifiedExecute as _VerifiedExecute
+from nbgrader.converters import Autograde as _Autograde
+from nbgrader.preprocessors import Execute as _Execute
+
+_steps = (c.Autograde.autograde_preprocessors if "autograde_preprocessors" in c.Autograde
+          else _Autograde.class_traits()["autograde_preprocessors"].default())
+c.Autograde.autograde_preprocessors = [_VerifiedExecute if step is _Execute else step for step in _steps]
+"""
 
 _WORKER_CODE = "from messagelab.instructor.autograde import serve_worker; serve_worker()"
 
@@ -100,7 +115,7 @@ class StudentResult:
     graded: bool
     seconds: float  # time in the worker (grading only; merging is not counted)
     reason: str | None = None  # why it failed, for the summary
-    verification: Any = None  # what ``reverify`` returned, when it ran
+    verification: list[Verdict] | None = None  # the clean verdict on each test cell
     log: Path | None = None  # nbgrader's log for a failed submission
 
 
@@ -211,20 +226,70 @@ def submitted_students(coursedir: Any, assignment: str) -> list[str]:
 def serve_worker() -> None:
     """Grade jobs read from stdin, one JSON line each, and answer each on stdout.
 
-    A job is ``{"course": …, "assignment": …, "student": …, "log": …}``: nbgrader's
+    A job is ``{"course", "assignment", "student", "log", "source", "scratch"}``: nbgrader's
     ``autograde`` runs in-process with ``course`` as its course root and working folder,
-    and everything it (or the kernel it starts) writes goes to ``log``. The answer is
-    ``{"returncode": …}``, nbgrader's exit status.
+    re-verifying against the instructor's notebooks in ``source``, and everything it (or the
+    kernel it starts) writes goes to ``log``. The answer is ``{"returncode", "verdicts",
+    "stopped", "error"}``: nbgrader's exit status, the clean verdicts per notebook, why a
+    kernel stopped early, and why re-verification could not run (None when it ran).
     """
     answers = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # stray prints must not garble the answers
-    import nbgrader.apps.nbgraderapp  # noqa: F401  (the slow import, done before saying ready)
+    import nbgrader.apps.nbgraderapp  # noqa: F401  (the slow imports, done before saying ready)
+
+    import messagelab.instructor.reverify.execute  # noqa: F401
 
     answers.write(json.dumps({"ready": True}) + "\n")
     for line in sys.stdin:
-        job = json.loads(line)
+        answers.write(json.dumps(_grade_job(json.loads(line))) + "\n")
+
+
+def _grade_job(job: dict[str, str]) -> dict[str, Any]:
+    """One submission through nbgrader with re-verification, in this worker."""
+    from messagelab.instructor.reverify import execute
+    from messagelab.instructor.reverify.settings import settings
+
+    try:
+        plans = _plans(Path(job["source"]))
+        verifying = execute.start_job(execute.Job(plans, settings(Path(job["course"])), Path(job["scratch"])))
+    except Exception as error:  # the instructor's notebooks cannot be planned: grade nothing
+        return {"returncode": None, "verdicts": {}, "stopped": {}, "error": f"{type(error).__name__}: {error}"}
+    try:
         code = _autograde_in_process(job["course"], job["assignment"], job["student"], job["log"])
-        answers.write(json.dumps({"returncode": code}) + "\n")
+    finally:
+        execute.end_job()
+    error = _unavailable(Path(job["log"]))
+    return {
+        "returncode": code,
+        "verdicts": {name: [dataclasses.asdict(v) for v in vs] for name, vs in verifying.verdicts.items()},
+        "stopped": verifying.stopped,
+        "error": error,
+    }
+
+
+def _unavailable(log: Path) -> str | None:
+    """Why re-verification could not run at all (no kernel starts, the checks' setup fails), from the log."""
+    text = log.read_text(errors="replace") if log.is_file() else ""
+    found = re.findall(r"(?:KernelUnavailable|CheckSetupError): (.+)$", text, re.MULTILINE)
+    return f"re-verification could not run: {found[-1]}" if found else None
+
+
+_PLAN_CACHE: dict[tuple[str, int], Any] = {}
+
+
+def _plans(source: Path) -> dict[str, Any]:
+    """The re-verification plan of each instructor notebook in ``source``, by notebook name."""
+    from messagelab.instructor.reverify.plan import plan
+
+    plans = {}
+    for path in sorted(source.glob("*.ipynb")):
+        key = (str(path), path.stat().st_mtime_ns)
+        if key not in _PLAN_CACHE:
+            _PLAN_CACHE[key] = plan(path)
+        plans[path.stem] = _PLAN_CACHE[key]
+    if not plans:
+        raise AutogradeError(f"no instructor notebook in {source} to re-verify against")
+    return plans
 
 
 def _autograde_in_process(course: str, assignment: str, student: str, log: str) -> int:
@@ -307,8 +372,8 @@ class _Worker:
         line = self.proc.stdout.readline() if ready else ""
         return json.loads(line) if line else None
 
-    def grade(self, job: dict[str, str], timeout: float) -> tuple[int | None, str | None, float]:
-        """Run one job: nbgrader's exit status (or None and why there is none) and its seconds.
+    def grade(self, job: dict[str, str], timeout: float) -> tuple[dict[str, Any] | None, str | None, float]:
+        """Run one job: the worker's answer (or None and why there is none) and its seconds.
 
         The time counts from handing the job over, so a worker's start-up is not charged to
         the student it starts for.
@@ -325,7 +390,7 @@ class _Worker:
         answer = self._answer(timeout)
         seconds = time.monotonic() - started
         if answer is not None:
-            return int(answer["returncode"]), None, seconds
+            return answer, None, seconds
         if seconds < timeout:
             # Its output closed before the time limit: it died. The exit status can lag the
             # closed pipe by a moment, so wait for it rather than poll.
@@ -464,20 +529,6 @@ def _failure_reason(log: Path) -> str:
     return logged[0][:200] if logged else "nbgrader failed (see its log)"
 
 
-def _load_reverify() -> tuple[Callable[[Path, str, str], object] | None, str | None]:
-    """The optional hook (or None), and why it could not be loaded (or None)."""
-    try:
-        module = importlib.import_module(VERIFY_MODULE)
-    except ModuleNotFoundError as missing:
-        if missing.name is not None and VERIFY_MODULE.startswith(missing.name):
-            return None, None  # not written (yet): nothing to call
-        return None, f"cannot import {VERIFY_MODULE}: {missing}"
-    except Exception as error:
-        return None, f"cannot import {VERIFY_MODULE}: {type(error).__name__}: {error}"
-    hook = getattr(module, "reverify", None)
-    return (hook if callable(hook) else None), None
-
-
 # ---------------------------------------------------------------------------
 # Grading a class
 # ---------------------------------------------------------------------------
@@ -498,7 +549,7 @@ class _Done:
 
     student: str
     job: _Job | None
-    returncode: int | None
+    answer: dict[str, Any] | None  # the worker's answer (nbgrader's exit status, the verdicts)
     why: str | None
     seconds: float
 
@@ -507,7 +558,7 @@ class _Batch:
     """One run over a class: scratch courses, worker threads, and the parent's merges."""
 
     def __init__(
-        self, assignment: str, root: Path, coursedir: Any, scratch: Path, *, timeout: float, reverify: bool
+        self, assignment: str, root: Path, coursedir: Any, scratch: Path, logs: Path, *, timeout: float
     ) -> None:
         self.assignment = assignment
         self.timeout = timeout
@@ -515,8 +566,9 @@ class _Batch:
         self.coursedir = coursedir
         self.scratch = scratch
         self.snapshot = scratch / "gradebook.db"
-        self.logs = scratch / "logs"
-        self.hook, self.hook_error = _load_reverify() if reverify else (None, None)
+        self.logs = logs
+        self.source = Path(coursedir.format_path(coursedir.source_directory, ".", assignment)).resolve()
+        self.plans = _plans(self.source)  # fails the batch before grading when they cannot be read
 
     def _scratch_coursedir(self, course: Path) -> Any:
         from nbgrader.coursedir import CourseDirectory
@@ -539,9 +591,9 @@ class _Batch:
         course = self.scratch / "courses" / student
         course.mkdir(parents=True)
         place = self._scratch_coursedir(course)
-        if (self.root / CONFIG_NAME).is_file():
-            shutil.copy2(self.root / CONFIG_NAME, course / CONFIG_NAME)
-        source = Path(coursedir.format_path(coursedir.source_directory, ".", assignment))
+        config = (self.root / CONFIG_NAME).read_text() if (self.root / CONFIG_NAME).is_file() else ""
+        (course / CONFIG_NAME).write_text(config + _VERIFIED_CONFIG)
+        source = self.source
         if source.is_dir():
             # Data files the notebooks read; the notebooks themselves are in the gradebook.
             ignored = shutil.ignore_patterns("*.ipynb", *coursedir.ignore)
@@ -563,68 +615,79 @@ class _Batch:
                     if isinstance(job, str):
                         done.put(_Done(student, None, None, job, 0.0))
                         continue
-                    payload = {"course": str(job.course), "assignment": self.assignment, "student": student}
-                    code, why, seconds = worker.grade({**payload, "log": str(job.log)}, self.timeout)
+                    payload = {"course": str(job.course), "assignment": self.assignment, "student": student,
+                               "source": str(self.source), "scratch": str(job.course)}
+                    answer, why, seconds = worker.grade({**payload, "log": str(job.log)}, self.timeout)
                 except Exception as error:  # a worker that cannot start, a full disk: this student only
                     done.put(_Done(student, None, None, f"{type(error).__name__}: {error}", 0.0))
                     continue
-                done.put(_Done(student, job, code, why, seconds))
+                done.put(_Done(student, job, answer, why, seconds))
         finally:
             worker.close()
 
     def finish(self, done: _Done) -> StudentResult:
-        """Merge one student into the real course: in the parent, one student at a time."""
-        result = StudentResult(done.student, done.returncode == 0, done.seconds, done.why)
+        """Merge one student into the real course: in the parent, one student at a time.
+
+        nbgrader's scores (the clean verdicts, written by the workers' Execute step) are
+        merged; then every test cell gets a defined score no higher than its verdict, with a
+        verdict of "failed, and why" for each notebook the worker could not run.
+        """
+        answer = done.answer or {}
+        error = answer.get("error")
+        result = StudentResult(done.student, answer.get("returncode") == 0 and not error, done.seconds,
+                               done.why or error)
         job = done.job
         if job is None:
             return result
         coursedir, assignment, student = self.coursedir, self.assignment, done.student
         place = self._scratch_coursedir(job.course)
         target = Path(coursedir.format_path(coursedir.autograded_directory, student, assignment))
+        graded_notebooks = Path(place.format_path(place.autograded_directory, student, assignment))
+        scored = answer.get("returncode") is not None and graded_notebooks.is_dir()
         try:
             scratch_url = f"sqlite:///{job.course / 'gradebook.db'}"
-            _merge(coursedir.db_url, scratch_url, coursedir.course_id, assignment, student, scores=result.graded)
+            _merge(coursedir.db_url, scratch_url, coursedir.course_id, assignment, student, scores=scored)
             if target.exists():
                 shutil.rmtree(target)  # as `nbgrader autograde --force` does, graded or not
-            if result.graded:
-                shutil.copytree(place.format_path(place.autograded_directory, student, assignment), target)
-        except Exception as error:
+            if scored:
+                shutil.copytree(graded_notebooks, target)
+            if not error:
+                result.verification = self._record(student, answer, job)
+        except Exception as failure:
             result.graded = False
-            result.reason = f"could not record the grades: {type(error).__name__}: {error}"
+            result.reason = f"could not record the grades: {type(failure).__name__}: {failure}"
         finally:
             shutil.rmtree(job.course, ignore_errors=True)
+        stopped = "; ".join(f"{name}: {why}" for name, why in (answer.get("stopped") or {}).items())
+        if stopped and result.graded:
+            result.graded = False  # scored up to where it stopped; the instructor should look
+            result.reason = f"graded up to where the kernel stopped ({stopped})"
         if not result.graded:
             result.reason = result.reason or _failure_reason(job.log)
             result.log = job.log if job.log.is_file() else None
-            if self.hook is not None:
-                # nbgrader could not score this submission (a dead kernel, unreadable cells):
-                # re-verification scores what it can, outside the student's kernel. The
-                # student is still reported as failed, for the instructor to look at.
-                try:
-                    result.verification = self.hook(self.root, assignment, student)
-                except KeyboardInterrupt:
-                    raise
-                except BaseException as error:  # noqa: BLE001 — never ends the batch
-                    result.reason += f"; re-verification failed too: {type(error).__name__}: {error}"
-            return result
-        if self.hook_error:
-            result.graded = False
-            result.reason = f"graded, but not re-verified: {self.hook_error}"
-        elif self.hook is not None:
-            try:
-                result.verification = self.hook(self.root, assignment, student)
-            except KeyboardInterrupt:
-                raise
-            except BaseException as error:  # SystemExit too: one student's check never ends the batch
-                result.graded = False
-                result.reason = f"graded, but re-verification failed: {type(error).__name__}: {error}"
-        job.log.unlink(missing_ok=True)
+        else:
+            job.log.unlink(missing_ok=True)
         return result
+
+    def _record(self, student: str, answer: dict[str, Any], job: _Job) -> list[Verdict]:
+        """Each test cell's verdict into the real gradebook (at most the clean score; none left empty)."""
+        from messagelab.instructor.reverify.record import record
+        from messagelab.instructor.reverify.submission import unread_verdicts
+
+        returned = answer.get("verdicts") or {}
+        submitted = Path(self.coursedir.format_path(self.coursedir.submitted_directory, student, self.assignment))
+        verdicts: list[Verdict] = []
+        for name, plan in self.plans.items():
+            if name in returned:
+                verdicts += [Verdict(**v) for v in returned[name]]
+            else:  # nbgrader did not run this notebook: it could not be read, or grading stopped first
+                verdicts += unread_verdicts(plan, submitted / f"{name}.ipynb", _failure_reason(job.log))
+        return record(self.root, self.assignment, student, verdicts)
 
     def run(self, students: list[str], workers: int, say: Callable[[str], None]) -> BatchResult:
         started = time.monotonic()
         batch = BatchResult(self.assignment, workers, 0.0)
-        self.logs.mkdir()
+        self.logs.mkdir(parents=True, exist_ok=True)
         _snapshot(_sqlite_path(self.coursedir.db_url), self.snapshot)
         todo: queue.Queue[str] = queue.Queue()
         for student in students:
@@ -640,8 +703,6 @@ class _Batch:
         threads = [threading.Thread(target=self.drain, args=(w, todo, done, stop), daemon=True) for w in pool]
 
         say(f"Autograding {_count(len(students), 'submission')} of {self.assignment} with {_count(workers, 'worker')}")
-        if self.hook_error:
-            say(f"re-verification unavailable: {self.hook_error}")
         for thread in threads:
             thread.start()
         try:
@@ -678,7 +739,13 @@ def _progress_line(batch: BatchResult, total: int, result: StudentResult) -> str
 
 
 def _print_progress(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
+    print(line, flush=True)  # flushed line by line, so `make autograde ... | tee log` shows it live
+
+
+#: Under the course root: scratch courses while grading (removed after), and the logs of
+#: submissions that failed (kept, one folder per assignment, replaced by the next run).
+SCRATCH_DIR = ".autograde"
+LOGS_DIR = Path("logs") / "autograde"
 
 
 def grade_class(
@@ -688,21 +755,22 @@ def grade_class(
     students: Iterable[str] | None = None,
     workers: int | None = None,
     timeout: float = DEFAULT_TIMEOUT_S,
-    reverify: bool = True,
     progress: Callable[[str], None] | None = _print_progress,
     workdir: Path | None = None,
 ) -> BatchResult:
     """Autograde ``submitted/*/<assignment>/`` (or the ``students`` given) on ``workers`` processes.
 
     ``workers`` defaults to ``os.cpu_count()``; ``timeout`` is the seconds one student may
-    take; ``reverify=False`` skips the re-verification hook; ``progress`` receives one line
-    per student (default: printed on stderr); ``workdir`` holds the scratch courses
-    (default: the system's temporary folder). Every student is graded afresh, as with
-    ``nbgrader autograde --force``. The real gradebook and ``autograded/`` receive the
-    grades; the result says who was graded and why the others failed.
+    take; ``progress`` receives one line per student (default: printed on stdout, flushed);
+    ``workdir`` holds the scratch courses (default: ``.autograde/`` in the course). Every
+    student is graded afresh, as with ``nbgrader autograde --force``, and re-verified in the
+    same run. The real gradebook and ``autograded/`` receive the grades; the logs of failed
+    submissions go to ``logs/autograde/<assignment>/`` in the course; the result says who
+    was graded and why the others failed.
 
     Raises :class:`AutogradeError` when nothing can be graded (no gradebook, an assignment
-    never generated, no submissions); a failing submission never raises.
+    never generated, no submissions, instructor notebooks that cannot be read); a failing
+    submission never raises.
     """
     from nbgrader.api import Gradebook, MissingEntry
 
@@ -725,17 +793,20 @@ def grade_class(
         raise AutogradeError(f"no submissions of {assignment} in {pattern}")
     workers = min(workers or os.cpu_count() or 1, len(wanted))
 
-    scratch = Path(tempfile.mkdtemp(prefix=f"messagelab-autograde-{assignment}-", dir=workdir))
-    batch = None
+    base = Path(workdir) if workdir is not None else root / SCRATCH_DIR
+    base.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=f"{assignment}-", dir=base))
+    logs = root / LOGS_DIR / assignment
+    shutil.rmtree(logs, ignore_errors=True)
     try:
-        grading = _Batch(assignment, root, coursedir, scratch, timeout=timeout, reverify=reverify)
-        batch = grading.run(wanted, workers, progress or (lambda line: None))
-        return batch
+        try:
+            grading = _Batch(assignment, root, coursedir, scratch, logs, timeout=timeout)
+        except (OSError, ValueError, RuntimeError) as error:
+            raise AutogradeError(f"cannot re-verify {assignment}: {error}") from None
+        return grading.run(wanted, workers, progress or (lambda line: None))
     finally:
-        if batch is not None and batch.logs is not None:
-            # Keep nbgrader's logs of the failed submissions (the summary names the folder).
-            for path in scratch.iterdir():
-                if path != batch.logs:
-                    shutil.rmtree(path) if path.is_dir() else path.unlink()
-        else:
-            shutil.rmtree(scratch, ignore_errors=True)
+        shutil.rmtree(scratch, ignore_errors=True)
+        if workdir is None and base.is_dir() and not any(base.iterdir()):
+            base.rmdir()
+        if logs.is_dir() and not any(logs.iterdir()):
+            logs.rmdir()

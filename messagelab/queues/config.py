@@ -9,9 +9,10 @@ second (high-throughput mode: up to 70,000 in the largest regions).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields, replace
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Literal
 
+from messagelab.sim.config import FrozenConfig
 from messagelab.sim.validation import ConfigError, check_choice, check_number
 
 HOUR_S = 3600.0
@@ -38,7 +39,7 @@ Distribution = Literal["exponential", "deterministic", "lognormal"]
 
 
 @dataclass(frozen=True)
-class QueueConfig:
+class QueueConfig(FrozenConfig):
     """A queue design together with the workload it faces. Units are in the field names.
 
     Workload: Poisson arrivals at ``arrival_rate_per_s``, multiplied by ``spike_multiplier``
@@ -94,9 +95,6 @@ class QueueConfig:
     consumer_cost_per_hour_usd: float = 0.0416
     sample_interval_s: float | None = None
 
-    def __post_init__(self) -> None:
-        _validate(self)
-
     @property
     def horizon_s(self) -> float:
         """Simulated time: sending plus draining."""
@@ -124,79 +122,67 @@ class QueueConfig:
         """Each 64 KiB chunk of a payload is billed as one request."""
         return max(1, -(-int(self.message_size_kib) // BILLED_CHUNK_KIB))
 
-    def replace(self, **changes: Any) -> QueueConfig:
-        """A copy with ``changes`` applied and validated."""
-        unknown = set(changes) - {f.name for f in fields(self)}
-        if unknown:
-            raise ConfigError(
-                ", ".join(sorted(unknown)), changes[sorted(unknown)[0]], "a field of QueueConfig"
-            )
-        return replace(self, **changes)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def _validate(c: QueueConfig) -> None:
-    check_number("arrival_rate_per_s", c.arrival_rate_per_s, 0, 5000, low_open=True, unit="msg/s")
-    check_number("duration_s", c.duration_s, 1, 7 * DAY_S, unit="s")
-    check_number("drain_s", c.drain_s, 0, DAY_S, unit="s")
-    check_number("spike_multiplier", c.spike_multiplier, 1, 100)
-    check_number("spike_start_s", c.spike_start_s, 0, c.duration_s, unit="s (within duration_s)")
-    check_number(
-        "spike_duration_s", c.spike_duration_s, 0, c.duration_s - c.spike_start_s,
-        unit="s (the spike ends by duration_s)",
-    )
-    check_number("processing_time_mean_s", c.processing_time_mean_s, 0, HOUR_S, low_open=True, unit="s")
-    check_choice("processing_time_distribution", c.processing_time_distribution,
-                 ("exponential", "deterministic", "lognormal"))
-    check_number("processing_time_cv", c.processing_time_cv, 0, 10)
-    check_number("message_size_kib", c.message_size_kib, 0, MESSAGE_SIZE_MAX_KIB, low_open=True,
-                 unit="KiB (SQS limit: 1 MiB)")
-    for name in ("failure_rate", "poison_rate", "crash_rate", "producer_retry_rate",
-                 "duplicate_delivery_rate"):
-        check_number(name, getattr(c, name), 0, 1, unit="(a probability)")
-    check_number("failure_rate", c.failure_rate, 0, 0.95, unit="(above 0.95 nothing ever succeeds)")
-    check_number("crash_rate", c.crash_rate, 0, 0.5, unit="(per message processed)")
-    check_number("slowdown_factor", c.slowdown_factor, 1, 100)
-    check_number("slowdown_start_s", c.slowdown_start_s, 0, c.duration_s + c.drain_s, unit="s")
-    check_number("slowdown_duration_s", c.slowdown_duration_s, 0, c.duration_s + c.drain_s, unit="s")
-    check_number("consumer_restart_s", c.consumer_restart_s, 0, HOUR_S, unit="s")
-    check_number("producer_retry_delay_s", c.producer_retry_delay_s, 0, HOUR_S, unit="s")
-    check_choice("queue_type", c.queue_type, ("standard", "fifo"))
-    check_choice("fifo_high_throughput", c.fifo_high_throughput, (False, True))
-    if c.fifo_high_throughput and c.queue_type != "fifo":
-        raise ConfigError("fifo_high_throughput", True, "False for a standard queue",
-                          "high-throughput mode is a FIFO queue setting")
-    check_number("message_groups", c.message_groups, 1, 100_000, integer=True)
-    check_number("visibility_timeout_s", c.visibility_timeout_s, 0, VISIBILITY_TIMEOUT_MAX_S,
-                 unit="s (SQS: 0 s to 12 h)")
-    check_number("retention_period_s", c.retention_period_s, RETENTION_MIN_S, RETENTION_MAX_S,
-                 unit="s (SQS: 60 s to 14 days)")
-    check_number("delivery_delay_s", c.delivery_delay_s, 0, DELIVERY_DELAY_MAX_S,
-                 unit="s (SQS: 0 to 15 min)")
-    if c.max_receive_count is not None:
-        check_number("max_receive_count", c.max_receive_count, 1, MAX_RECEIVE_COUNT_MAX,
-                     integer=True, unit="or None for no dead-letter queue")
-    check_number("receive_batch_size", c.receive_batch_size, 1, RECEIVE_BATCH_MAX, integer=True,
-                 unit="messages (SQS returns at most 10 per receive)")
-    check_number("wait_time_s", c.wait_time_s, 0, LONG_POLL_MAX_S,
-                 unit="s (0 is short polling; long polling waits at most 20 s)")
-    check_number("request_latency_s", c.request_latency_s, 0, 10, unit="s")
-    if c.wait_time_s == 0 and c.request_latency_s < 0.001:
-        raise ConfigError("request_latency_s", c.request_latency_s, "≥ 0.001 s with short polling",
-                          "short polling repeats a receive every round trip; a zero round trip "
-                          "would poll infinitely often")
-    check_number("consumers", c.consumers, 1, 1000, integer=True,
-                 unit="(at least one consumer must read the queue)")
-    check_choice("idempotent_consumer", c.idempotent_consumer, (False, True))
-    check_number("consumer_cost_per_hour_usd", c.consumer_cost_per_hour_usd, 0, 1000, unit="USD/h")
-    if c.sample_interval_s is not None:
-        check_number("sample_interval_s", c.sample_interval_s, 0.01, c.duration_s + c.drain_s,
-                     unit="s")
-    expected = c.arrival_rate_per_s * (
-        c.duration_s + (c.spike_multiplier - 1) * c.spike_duration_s
-    )
-    if expected > 2_000_000:
-        raise ConfigError("duration_s", c.duration_s, "a shorter run",
-                          f"about {expected:,.0f} messages would be sent; the limit is 2,000,000")
+    def validate(self) -> None:
+        """Refuse what SQS refuses (limits above), and runs too large to simulate in a budget."""
+        check_number("arrival_rate_per_s", self.arrival_rate_per_s, 0, 5000, low_open=True, unit="msg/s")
+        check_number("duration_s", self.duration_s, 1, 7 * DAY_S, unit="s")
+        check_number("drain_s", self.drain_s, 0, DAY_S, unit="s")
+        check_number("spike_multiplier", self.spike_multiplier, 1, 100)
+        check_number("spike_start_s", self.spike_start_s, 0, self.duration_s, unit="s (within duration_s)")
+        check_number(
+            "spike_duration_s", self.spike_duration_s, 0, self.duration_s - self.spike_start_s,
+            unit="s (the spike ends by duration_s)",
+        )
+        check_number("processing_time_mean_s", self.processing_time_mean_s, 0, HOUR_S, low_open=True, unit="s")
+        check_choice("processing_time_distribution", self.processing_time_distribution,
+                     ("exponential", "deterministic", "lognormal"))
+        check_number("processing_time_cv", self.processing_time_cv, 0, 10)
+        check_number("message_size_kib", self.message_size_kib, 0, MESSAGE_SIZE_MAX_KIB, low_open=True,
+                     unit="KiB (SQS limit: 1 MiB)")
+        for name in ("failure_rate", "poison_rate", "crash_rate", "producer_retry_rate",
+                     "duplicate_delivery_rate"):
+            check_number(name, getattr(self, name), 0, 1, unit="(a probability)")
+        check_number("failure_rate", self.failure_rate, 0, 0.95, unit="(above 0.95 nothing ever succeeds)")
+        check_number("crash_rate", self.crash_rate, 0, 0.5, unit="(per message processed)")
+        check_number("slowdown_factor", self.slowdown_factor, 1, 100)
+        check_number("slowdown_start_s", self.slowdown_start_s, 0, self.duration_s + self.drain_s, unit="s")
+        check_number("slowdown_duration_s", self.slowdown_duration_s, 0, self.duration_s + self.drain_s, unit="s")
+        check_number("consumer_restart_s", self.consumer_restart_s, 0, HOUR_S, unit="s")
+        check_number("producer_retry_delay_s", self.producer_retry_delay_s, 0, HOUR_S, unit="s")
+        check_choice("queue_type", self.queue_type, ("standard", "fifo"))
+        check_choice("fifo_high_throughput", self.fifo_high_throughput, (False, True))
+        if self.fifo_high_throughput and self.queue_type != "fifo":
+            raise ConfigError("fifo_high_throughput", True, "False for a standard queue",
+                              "high-throughput mode is a FIFO queue setting")
+        check_number("message_groups", self.message_groups, 1, 100_000, integer=True)
+        check_number("visibility_timeout_s", self.visibility_timeout_s, 0, VISIBILITY_TIMEOUT_MAX_S,
+                     unit="s (SQS: 0 s to 12 h)")
+        check_number("retention_period_s", self.retention_period_s, RETENTION_MIN_S, RETENTION_MAX_S,
+                     unit="s (SQS: 60 s to 14 days)")
+        check_number("delivery_delay_s", self.delivery_delay_s, 0, DELIVERY_DELAY_MAX_S,
+                     unit="s (SQS: 0 to 15 min)")
+        if self.max_receive_count is not None:
+            check_number("max_receive_count", self.max_receive_count, 1, MAX_RECEIVE_COUNT_MAX,
+                         integer=True, unit="or None for no dead-letter queue")
+        check_number("receive_batch_size", self.receive_batch_size, 1, RECEIVE_BATCH_MAX, integer=True,
+                     unit="messages (SQS returns at most 10 per receive)")
+        check_number("wait_time_s", self.wait_time_s, 0, LONG_POLL_MAX_S,
+                     unit="s (0 is short polling; long polling waits at most 20 s)")
+        check_number("request_latency_s", self.request_latency_s, 0, 10, unit="s")
+        if self.wait_time_s == 0 and self.request_latency_s < 0.001:
+            raise ConfigError("request_latency_s", self.request_latency_s, "≥ 0.001 s with short polling",
+                              "short polling repeats a receive every round trip; a zero round trip "
+                              "would poll infinitely often")
+        check_number("consumers", self.consumers, 1, 1000, integer=True,
+                     unit="(at least one consumer must read the queue)")
+        check_choice("idempotent_consumer", self.idempotent_consumer, (False, True))
+        check_number("consumer_cost_per_hour_usd", self.consumer_cost_per_hour_usd, 0, 1000, unit="USD/h")
+        if self.sample_interval_s is not None:
+            check_number("sample_interval_s", self.sample_interval_s, 0.01, self.duration_s + self.drain_s,
+                         unit="s")
+        expected = self.arrival_rate_per_s * (
+            self.duration_s + (self.spike_multiplier - 1) * self.spike_duration_s
+        )
+        if expected > 2_000_000:
+            raise ConfigError("duration_s", self.duration_s, "a shorter run",
+                              f"about {expected:,.0f} messages would be sent; the limit is 2,000,000")

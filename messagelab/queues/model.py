@@ -46,8 +46,9 @@ from messagelab.queues.config import (
     QueueConfig,
 )
 from messagelab.sim import workload
-from messagelab.sim.budget import RunBudget, RunOutcome
+from messagelab.sim.budget import RunBudget
 from messagelab.sim.budget import run as run_within_budget
+from messagelab.sim.result import SimResult
 from messagelab.sim.stats import percentiles
 from messagelab.sim.streams import streams
 
@@ -79,26 +80,61 @@ class _Copy:
 
 
 @dataclass
-class QueueResult:
-    """What one run produced: headline metrics, a time series, one row per message."""
+class QueueResult(SimResult):
+    """What one run produced: headline metrics with units, a time series, one row per message.
+
+    ``summary`` (a pandas Series) and ``outcome`` come from :class:`~messagelab.sim.result.SimResult`;
+    ``timeseries`` samples the queue every ``config.sample_every_s`` seconds; ``messages``
+    has one row per message sent, with its ``outcome`` (one of ``OUTCOMES``).
+    """
 
     config: QueueConfig
     seed: int
-    summary: pd.Series
     timeseries: pd.DataFrame
     messages: pd.DataFrame
-    outcome: RunOutcome
+    #: Each accounting rule of the run, by its description, and whether it held.
     invariants: dict[str, bool] = field(default_factory=dict)
+
+    units = {
+        "messages_sent": "messages",
+        "delivered": "messages",
+        "dead_lettered": "messages",
+        "expired": "messages",
+        "still_queued": "messages",
+        "throughput_per_s": "msg/s",
+        "latency_mean_s": "s",
+        "latency_p50_s": "s",
+        "latency_p95_s": "s",
+        "latency_p99_s": "s",
+        "latency_max_s": "s",
+        "duplicates_processed": "extra side effects",
+        "duplicate_rate": "extra side effects per delivered message",
+        "duplicates_skipped": "deliveries",
+        "redeliveries": "deliveries",
+        "failures": "processing attempts",
+        "consumer_crashes": "crashes",
+        "max_visible": "messages",
+        "max_oldest_age_s": "s",
+        "dlq_time_to_first_s": "s (simulated time)",
+        "poison_time_to_dlq_max_s": "s",
+        "throttled_sends": "SendMessage calls",
+        "deduplicated_sends": "SendMessage calls",
+        "receive_calls": "ReceiveMessage calls",
+        "empty_receives": "ReceiveMessage calls",
+        "requests": "billed requests",
+        "request_cost_usd": "USD",
+        "consumer_cost_usd": "USD",
+        "cost_usd": "USD",
+        "cost_per_day_usd": "USD/day",
+        "consumer_utilisation": "fraction of consumer time",
+        "truncated": "true/false",
+    }
 
     def check_invariants(self) -> None:
         """Raise AssertionError naming every accounting rule the run broke."""
         broken = [name for name, ok in self.invariants.items() if not ok]
         if broken:
             raise AssertionError("queue model invariants broken: " + "; ".join(broken))
-
-    @property
-    def truncated(self) -> bool:
-        return self.outcome.truncated
 
 
 class _Broker:
@@ -569,4 +605,5 @@ def _result(cfg, seed, broker, outcome, sends, group_of, poison, first_done, sid
         "a delivered message had a successful side effect": bool((side_effects[delivered] > 0).all()),
         "no message succeeded without being received": bool((attempts[delivered] > 0).all()),
     }
-    return QueueResult(cfg, seed, summary, ts, messages, outcome, invariants)
+    return QueueResult(summary=summary, outcome=outcome, config=cfg, seed=seed, timeseries=ts, messages=messages,
+                       invariants=invariants)

@@ -6,7 +6,6 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats as _st
 
 
 @dataclass(frozen=True)
@@ -43,7 +42,9 @@ def mean_ci(samples: Iterable[float], confidence: float = 0.95) -> Estimate:
     x = np.asarray(list(samples), dtype=float)
     if x.size < 2:
         raise ValueError(f"need at least 2 samples for a confidence interval, got {x.size}")
-    t = _st.t.ppf(0.5 + confidence / 2, df=x.size - 1)
+    from scipy import stats  # imported here: scipy.stats takes a second to import, and kernels import this module
+
+    t = stats.t.ppf(0.5 + confidence / 2, df=x.size - 1)
     return Estimate(float(x.mean()), float(t * x.std(ddof=1) / np.sqrt(x.size)), int(x.size), confidence)
 
 

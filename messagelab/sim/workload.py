@@ -32,7 +32,8 @@ def spike_segments(rate_per_s: float, duration_s: float, *, multiplier: float = 
     if length_s <= 0 or multiplier <= 1:
         return ((0.0, float(duration_s), float(rate_per_s)),)
     a, b = float(start_s), float(start_s + length_s)
-    return ((0.0, a, float(rate_per_s)), (a, b, float(rate_per_s * multiplier)), (b, float(duration_s), float(rate_per_s)))
+    rate = float(rate_per_s)
+    return ((0.0, a, rate), (a, b, rate * multiplier), (b, float(duration_s), rate))
 
 
 def poisson_arrivals(segments: Sequence[Segment], rng: np.random.Generator) -> np.ndarray:

@@ -1,0 +1,256 @@
+"""The clean process: the instructor's test cells on plain values, in a Python that ran no student code.
+
+A fresh ``python -I`` (isolated: no current folder, user site or PYTHON* variables on its
+path; this ``messagelab`` first) in an empty folder runs the notebook's setup, then each
+test cell, visible and hidden, on the answers decoded from the student's snapshot. It
+scores as nbgrader does: a cell passes when it raises nothing and writes nothing to stderr
+(the course's ``IgnorePattern`` applies) within the cell timeout, and a result that reads
+as a number is partial credit.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from messagelab.instructor.reverify.plain import NotPlain, decode
+from messagelab.instructor.reverify.plan import Plan
+from messagelab.instructor.reverify.settings import Settings
+
+#: Address space of the clean check process. Checks on plain values need little; a value
+#: that makes a check allocate without bound fails that check instead of the machine.
+CHECK_MEMORY_LIMIT_BYTES = 4 * 2**30
+
+#: Characters of a check's own output (its ✓ line) kept for the graded notebook.
+MAX_STDOUT_CHARS = 10_000
+
+
+class CheckSetupError(RuntimeError):
+    """The check process could not run the notebook's setup: the grader's problem, not the student's."""
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One test cell's outcome in the clean process."""
+
+    passed: bool
+    earned: float
+    reason: str
+    stdout: str = ""
+
+
+#: The folder holding this ``messagelab``: the clean process imports this very copy.
+_PACKAGE_PARENT = Path(__file__).resolve().parents[3]
+
+_CHECK_PROCESS = (
+    "import sys; sys.path.insert(0, {path!r}); "
+    "from messagelab.instructor.reverify.checks import check_process_main; "
+    "raise SystemExit(check_process_main(sys.argv[1]))"
+)
+
+
+class CheckProcess:
+    """A fresh ``python -I`` running the setup at once, then the test cells when values come.
+
+    Started before the student's kernel, so imports overlap with the notebook's run. It runs
+    in an empty folder and isolated mode (no current folder, user site or PYTHON* variables
+    on its path; this ``messagelab`` first), so no file a student handed in can shadow a
+    module and the checks are the grader's own.
+    """
+
+    def __init__(self, plan: Plan, settings: Settings, scratch: Path) -> None:
+        self.plan, self.settings = plan, settings
+        self.results = scratch / "results.jsonl"
+        self.log = scratch / "checks.log"
+        folder = scratch / "checks"
+        folder.mkdir()
+        env = dict(os.environ, NBGRADER_EXECUTION="autograde")
+        with open(self.log, "wb") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-I", "-c", _CHECK_PROCESS.format(path=str(_PACKAGE_PARENT)), str(self.results)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+                cwd=folder,
+                env=env,
+                text=True,
+            )
+        job = {
+            "setup": plan.setup,
+            "timeout": settings.cell_timeout_s,
+            "ignore_pattern": settings.ignore_pattern,
+            "memory_limit": CHECK_MEMORY_LIMIT_BYTES,
+        }
+        self._send(job)
+
+    def _send(self, message: Any) -> None:
+        assert self.process.stdin is not None
+        try:
+            self.process.stdin.write(json.dumps(message) + "\n")
+            self.process.stdin.flush()
+        except BrokenPipeError:
+            pass
+
+    def run(self, cells: list[dict[str, Any]]) -> dict[str, CheckResult]:
+        """The result of each of ``cells`` (dicts of grade_id, source, points, values), by grade_id."""
+        self._send({"cells": cells})
+        assert self.process.stdin is not None
+        try:
+            self.process.stdin.close()
+        except BrokenPipeError:
+            pass  # it has already stopped: its results file says why
+        wait = 120 + len(cells) * (self.settings.cell_timeout_s + 10)
+        try:
+            self.process.wait(timeout=wait)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        records = []
+        if self.results.is_file():
+            for line in self.results.read_text().splitlines():
+                try:
+                    records.append(json.loads(line))
+                except ValueError:
+                    break
+        setup = next((r for r in records if "setup" in r), None)
+        if setup is None or setup["setup"] != "ok":
+            detail = setup.get("reason") if setup else self.log.read_text(errors="replace")[-2000:]
+            raise CheckSetupError(f"the clean check process could not set up {self.plan.notebook}: {detail}")
+        verdicts = {
+            r["grade_id"]: CheckResult(bool(r["passed"]), float(r["earned"]), str(r["reason"]),
+                                       str(r.get("stdout", "")))
+            for r in records
+            if "grade_id" in r
+        }
+        unfinished = CheckResult(False, 0.0, "the check did not finish (it ran out of time or memory)")
+        for cell in cells:
+            verdicts.setdefault(cell["grade_id"], unfinished)
+        return verdicts
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+class _CheckTimeout(BaseException):
+    """Raised in a check that runs past its time; a BaseException so ``except Exception`` lets it by."""
+
+
+def check_process_main(results_path: str) -> int:
+    """The clean process: setup, then each test cell on its plain values; one JSON line each."""
+    import contextlib
+    import io
+    import signal
+    import traceback
+
+    out = open(results_path, "a", encoding="utf-8")  # noqa: SIM115 - kept open for the process's life
+
+    def emit(record: dict[str, Any]) -> None:
+        out.write(json.dumps(record) + "\n")
+        out.flush()
+
+    job = json.loads(sys.stdin.readline())
+    try:
+        import resource
+
+        limit = int(job["memory_limit"])
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    except (ImportError, ValueError, OSError):
+        pass
+    namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": builtins}
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            exec(compile(job["setup"], "<setup>", "exec"), namespace)
+    except BaseException as error:  # noqa: BLE001 - reported to the parent
+        emit({"setup": "error", "reason": f"{type(error).__name__}: {error}"})
+        return 1
+    namespace.setdefault("display", lambda *args, **kwargs: None)
+    emit({"setup": "ok"})
+
+    line = sys.stdin.readline()
+    if not line:
+        return 0
+    cells = json.loads(line)["cells"]
+    timeout = float(job["timeout"])
+    pattern = job.get("ignore_pattern")
+
+    def on_alarm(signum: int, frame: Any) -> None:
+        raise _CheckTimeout()
+
+    signal.signal(signal.SIGALRM, on_alarm)
+    for cell in cells:
+        for name, tree in cell["values"].items():
+            namespace.pop(name, None)
+            if tree != {"missing": True}:
+                try:
+                    namespace[name] = decode(tree)
+                except NotPlain:
+                    pass  # checked by the parent already: the check then fails on the name
+        err = io.StringIO()
+        with tempfile.TemporaryFile() as fd_err:
+            saved = os.dup(2)
+            os.dup2(fd_err.fileno(), 2)
+            failure, result = None, None
+            out_text = io.StringIO()
+            try:
+                signal.setitimer(signal.ITIMER_REAL, timeout)
+                with contextlib.redirect_stdout(out_text), contextlib.redirect_stderr(err):
+                    result = _run_as_cell(cell["source"], namespace, f"<{cell['grade_id']}>")
+            except _CheckTimeout:
+                failure = f"the check ran past {timeout:g} s"
+            except BaseException as error:  # noqa: BLE001 - any failure of the instructor's check
+                lines = traceback.format_exception_only(type(error), error)
+                failure = "".join(lines).strip()
+            finally:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+                sys.stderr.flush()
+                os.dup2(saved, 2)
+                os.close(saved)
+            fd_err.seek(0)
+            stderr = err.getvalue() + fd_err.read().decode("utf-8", "replace")
+        if failure is None and stderr and not (pattern and re.search(pattern, stderr)):
+            failure = "the check wrote to stderr: " + stderr.strip()[:500]
+        earned = 0.0
+        if failure is None:
+            try:
+                earned = _partial_credit(result, float(cell["points"]))
+            except Exception as error:  # a result whose text cannot be shown: an error in the notebook too
+                failure = f"the check's result could not be shown: {type(error).__name__}: {error}"
+        emit({"grade_id": cell["grade_id"], "passed": failure is None, "earned": earned if failure is None else 0.0,
+              "reason": failure or "passed", "stdout": out_text.getvalue()[:MAX_STDOUT_CHARS]})
+    return 0
+
+
+def _run_as_cell(source: str, namespace: dict[str, Any], filename: str) -> Any:
+    """Run ``source`` as IPython runs a cell; return the value of a last bare expression."""
+    tree = ast.parse(source)
+    last = None
+    if tree.body and isinstance(tree.body[-1], ast.Expr) and not source.rstrip().endswith(";"):
+        last = ast.Expression(tree.body.pop().value)
+    exec(compile(tree, filename, "exec"), namespace)
+    return eval(compile(last, filename, "eval"), namespace) if last is not None else None
+
+
+def _partial_credit(result: Any, points: float) -> float:
+    """nbgrader's rule: a test cell whose result reads as a number from 0 to points earns it."""
+    if result is None:
+        return points
+    from IPython.core.formatters import PlainTextFormatter
+
+    try:
+        grade = float(PlainTextFormatter()(result))
+    except ValueError:
+        return points
+    return min(grade, points) if grade >= 0 else points
+
+
