@@ -12,6 +12,11 @@ mean). Everything below is measured in one process, so the ratios compare like w
 4. the same number of messages through the plainest simpy M/M/c model at the scenario's
    average load, and the ratios of messagelab's time to it.
 
+Beside (1) it prints the same move timed end to end in headless Chromium (key press on the
+slider → the chart's new trace data in the page, budget p95 ≤ 250 ms). This script does not
+start a browser: it reads ``build/browser-timing.json``, which ``tests/test_browser.py``
+(run by ``make test``) writes, and says when that file was written.
+
 A missed budget is printed as an ``OVER BUDGET`` line; the exit status stays 0 because this
 is a measurement, not a test. From the repository root::
 
@@ -32,6 +37,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from itertools import cycle
 from pathlib import Path
@@ -50,8 +56,15 @@ from messagelab.sim.stats import mean_ci
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "build" / "benchmarks" / "explorers.json"
+#: Written by tests/test_browser.py; read here, never produced here.
+BROWSER_TIMING = ROOT / "build" / "browser-timing.json"
+BROWSER_TIMING_HOW = (
+    "make test, or: CI=true .venv/bin/python -m pytest -p no:cacheprovider tests/test_browser.py "
+    "(needs /usr/bin/chromium)"
+)
 
 UPDATE_BUDGET_MS = 100.0
+BROWSER_BUDGET_MS = 250.0
 RELATIVE_HALF_WIDTH_BUDGET = 0.05
 
 #: The default scenario whose headline metric, speed and baseline load are measured.
@@ -71,6 +84,8 @@ class ExplorerCase:
     name: str
     build: Callable[[], Explorer]
     moves: Sequence[tuple[str, Any]]
+    #: The browser test's case (key in build/browser-timing.json) that drives this explorer.
+    browser_case: str | None = None
 
 
 def _neighbours(name: str, default: Any, step: Any) -> list[tuple[str, Any]]:
@@ -87,6 +102,7 @@ EXPLORERS: list[ExplorerCase] = [
         lambda: QueueExplorer(_Q, seed=0, latency_target_s=LATENCY_TARGET_S),
         _neighbours("consumers", _Q.consumers, 1)
         + _neighbours("visibility_timeout_s", _Q.visibility_timeout_s, 0.5),
+        browser_case="ex01",
     ),
 ]
 
@@ -135,6 +151,44 @@ def time_explorer(case: ExplorerCase, *, updates: int = 40, warmup: int = 3) -> 
         "budget_ms": UPDATE_BUDGET_MS,
         "passed": p95 <= UPDATE_BUDGET_MS,
     }
+
+
+def browser_timing(path: Path | str = BROWSER_TIMING) -> dict[str, Any]:
+    """What tests/test_browser.py last measured in headless Chromium, and when.
+
+    ``found`` is False when the file is missing (``how`` says how to produce it) or cannot
+    be read (``error``). ``written_at`` is the file's mtime; each notebook's entry also
+    carries its own ``measured_at``, as the test replaces one notebook's entry at a time.
+    """
+    path = Path(path)
+    shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+    info: dict[str, Any] = {"path": str(shown), "found": False, "how": BROWSER_TIMING_HOW}
+    try:
+        mtime = path.stat().st_mtime
+        data = json.loads(path.read_text())
+        notebooks = data["notebooks"]
+        if not isinstance(notebooks, dict):
+            raise TypeError("'notebooks' is not an object")
+    except FileNotFoundError:
+        return info
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        return dict(info, error=f"{type(e).__name__}: {e}")
+    written = datetime.fromtimestamp(mtime, tz=UTC)
+    return dict(
+        info,
+        found=True,
+        written_by=data.get("written_by", "tests/test_browser.py"),
+        written_at=written.isoformat(timespec="seconds"),
+        age_s=max(0.0, time.time() - mtime),
+        notebooks=notebooks,
+    )
+
+
+def _age(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.0f} {unit}"
+    return f"{seconds:.0f} s"
 
 
 # --- the headline metric's confidence ------------------------------------------------------
@@ -281,12 +335,18 @@ def environment() -> dict[str, Any]:
 
 def main(*, updates: int = 40, warmup: int = 3, seeds: int = 10, repeats: int = 5,
          out: Path | str = DEFAULT_OUT, explorers: Sequence[ExplorerCase] | None = None,
-         quiet: bool = False) -> dict[str, Any]:
-    """Measure everything, print the report (unless ``quiet``), write JSON to ``out``."""
+         browser: Path | str = BROWSER_TIMING, quiet: bool = False) -> dict[str, Any]:
+    """Measure everything, print the report (unless ``quiet``), write JSON to ``out``.
+
+    ``browser`` is the browser test's timing file, read (not produced) for the report.
+    """
     config = SCENARIO.config
     env_info = environment()
-    explorer_rows = [time_explorer(c, updates=updates, warmup=warmup)
-                     for c in (EXPLORERS if explorers is None else explorers)]
+    cases = EXPLORERS if explorers is None else explorers
+    explorer_rows = [time_explorer(c, updates=updates, warmup=warmup) for c in cases]
+    for case, row in zip(cases, explorer_rows, strict=True):
+        row["browser_case"] = case.browser_case
+    in_browser = browser_timing(browser)
     headline = headline_confidence(config, seeds=seeds)
     model = model_speed(config, repeats=repeats)
     lam, mu, c = average_load(config)
@@ -310,12 +370,21 @@ def main(*, updates: int = 40, warmup: int = 3, seeds: int = 10, repeats: int = 
                 f"OVER BUDGET: {metric} ({role}) 95% CI half-width {m['relative_half_width']:.1%} "
                 f"of the mean > {RELATIVE_HALF_WIDTH_BUDGET:.0%} with {seeds} seeds"
             )
+    for name, x in in_browser.get("notebooks", {}).items():
+        budget = x.get("budget_ms", BROWSER_BUDGET_MS)
+        if x.get("p95_ms", 0) > budget:
+            over.append(
+                f"OVER BUDGET: {name} in headless Chromium, slider → chart p95 {x['p95_ms']:.1f} ms "
+                f"> {budget:g} ms (measured {x.get('measured_at', '?')}, {in_browser['path']})"
+            )
 
     out = Path(out)
     result = {
         "environment": env_info,
-        "budgets": {"update_ms": UPDATE_BUDGET_MS, "relative_half_width": RELATIVE_HALF_WIDTH_BUDGET},
+        "budgets": {"update_ms": UPDATE_BUDGET_MS, "relative_half_width": RELATIVE_HALF_WIDTH_BUDGET,
+                    "browser_ms": BROWSER_BUDGET_MS},
         "explorers": explorer_rows,
+        "browser": in_browser,
         "headline": headline,
         "model": model,
         "baseline": baseline,
@@ -354,7 +423,10 @@ def report(r: dict[str, Any]) -> str:
         )
     lines += [
         "   (own = the explorer's last_update_ms; the others include the widget observer. "
-        "Browser drawing not included.)",
+        "Browser drawing not included: see below.)",
+    ]
+    lines += browser_lines(r.get("browser"), r["explorers"])
+    lines += [
         "",
         f"2. Headline confidence: {h['scenario']}, {h['seeds']} seeds "
         f"(budget 95% CI half-width ≤ {h['budget']:.0%} of the mean)",
@@ -393,6 +465,53 @@ def report(r: dict[str, Any]) -> str:
     lines += r["over_budget"] or ["All budgets met."]
     lines.append(f"JSON: {r['json_path']}")
     return "\n".join(lines)
+
+
+def browser_lines(b: dict[str, Any] | None, explorers: Sequence[dict[str, Any]]) -> list[str]:
+    """The browser test's figures, each explorer's beside its Python-side p50/p95."""
+    b = b or {"path": str(BROWSER_TIMING.relative_to(ROOT)), "found": False, "how": BROWSER_TIMING_HOW}
+    head = (f"   In headless Chromium: key press → the chart's new trace data in the page "
+            f"(budget p95 ≤ {BROWSER_BUDGET_MS:g} ms)")
+    if not b.get("found"):
+        why = (f"{b['path']} could not be read ({b['error']})" if b.get("error")
+               else f"not measured: {b['path']} does not exist")
+        return [head, f"   {why}.", f"   This script starts no browser; to produce it: {b['how']}."]
+    notebooks = dict(b["notebooks"])
+    lines = [
+        head,
+        f"   {'explorer':<10} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'moves':>6} "
+        f"{'py p50':>8} {'py p95':>8}  verdict  notebook, measured",
+    ]
+
+    def row(label: str, x: dict[str, Any], python: dict[str, Any] | None) -> str:
+        py = (f"{python['p50_ms']:8.1f} {python['p95_ms']:8.1f}" if python
+              else f"{'':>8} {'':>8}")
+        verdict = "PASS" if x.get("p95_ms", 0) <= x.get("budget_ms", BROWSER_BUDGET_MS) else "FAIL"
+        return (f"   {label:<10} {x['p50_ms']:8.1f} {x['p95_ms']:8.1f} {x.get('max_ms', float('nan')):8.1f} "
+                f"{x.get('moves', 0):6d} {py}  {verdict:<7}  {x.get('notebook', '?')}, "
+                f"{x.get('measured_at', '?')}")
+
+    for e in explorers:
+        case = e.get("browser_case")
+        if case and case in notebooks:
+            lines.append(row(e["name"], notebooks.pop(case), e))
+        elif case:
+            lines.append(f"   {e['name']:<10} no '{case}' entry in {b['path']} "
+                         "(its browser test has not got as far as timing)")
+    for name, x in notebooks.items():
+        lines.append(row(name, x, None))
+    first = next(iter(b["notebooks"].values()), {})
+    warmup = first.get("warmup_moves")
+    lines += [
+        f"   (from {b['path']}, written {b['written_at']} ({_age(b['age_s'])} ago) by "
+        f"{b['written_by']};",
+        f"    Chromium {first.get('chromium', '?')}; moves timed after "
+        f"{warmup if warmup is not None else '?'} warm-up, ArrowLeft/ArrowRight a step either side "
+        "of where the test left the first slider.",
+        "    py = this run's Python-side update at the defaults; the browser figure includes the "
+        "kernel's update, the comm both ways and plotly's redraw.)",
+    ]
+    return lines
 
 
 def parse_args(argv: Sequence[str] | None = None) -> dict[str, Any]:

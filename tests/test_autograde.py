@@ -7,8 +7,8 @@ by ``nbgrader autograde`` (serial, one command), another by ``grade_class`` with
 workers; every grade cell must get the same auto score in both, the two broken
 submissions must be reported without costing anyone else, and the gradebook must stay
 one submission per student. Regrading keeps what an instructor entered by hand.
-Re-verification (``messagelab.instructor.reverify``) is replaced by stand-ins here, so these
-tests check how the grader calls it, not what it finds.
+The fixture's answers are functions, which only the student's kernel can run, so
+re-verification leaves their test cells to nbgrader: the two graders must agree exactly.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-import types
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,7 +44,7 @@ ANSWERS = {
     "crash": "import os\nos._exit(1)",
     "corrupt": "not JSON",
 }
-#: Auto score per grade cell; None where nbgrader recorded the submission but graded nothing.
+#: Auto score per grade cell with plain nbgrader; None where it recorded the submission but graded nothing.
 EXPECTED = {
     "full": {"arch-consumers-visible": 1.0, "sys-consumers-hidden": 2.0},
     "partial": {"arch-consumers-visible": 1.0, "sys-consumers-hidden": 0.0},
@@ -55,6 +54,8 @@ EXPECTED = {
     "corrupt": {"arch-consumers-visible": None, "sys-consumers-hidden": None},
 }
 BROKEN = {"crash", "corrupt"}
+#: Where plain nbgrader leaves test cells unscored and make autograde scores them 0, with the reason.
+FAILS_CLOSED = BROKEN
 
 
 def answered(release: Path, answer: str, dest: Path, *, tamper: bool = False) -> Path:
@@ -119,7 +120,7 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> Graded:
     shutil.copytree(parallel, serial)
     progress: list[str] = []
     batch = grade_class(
-        ASSIGNMENT, parallel, workers=2, reverify=False, progress=progress.append, workdir=base, timeout=300
+        ASSIGNMENT, parallel, workers=2, progress=progress.append, workdir=base, timeout=300
     )
     try:
         admin.autograde(ASSIGNMENT, serial, timeout=600)
@@ -143,13 +144,20 @@ def copy_course(graded: Graded, dest: Path) -> Path:
 def test_every_grade_cell_scores_as_with_plain_nbgrader(graded: Graded) -> None:
     for student in ANSWERS:
         parallel = auto_scores(graded.parallel, student)
-        assert parallel == auto_scores(graded.serial, student), student
+        serial = auto_scores(graded.serial, student)
+        if student in FAILS_CLOSED:
+            # Plain nbgrader leaves the test cells of a crashed or unreadable notebook unscored;
+            # here each gets a defined score, 0, with the reason (grading fails closed).
+            assert all(score is None for score in serial.values()), student
+            assert parallel == dict.fromkeys(serial, 0.0), student
+            continue
+        assert parallel == serial, student
         assert parallel == EXPECTED[student], student
 
 
 @pytest.mark.slow
 def test_review_flags_match_plain_nbgrader(graded: Graded) -> None:
-    for student in ANSWERS:
+    for student in set(ANSWERS) - FAILS_CLOSED:  # nbgrader graded nothing of those: every flag is still up
         flags = {g.grade_id: g.needs_manual_grade for g in admin.grades(ASSIGNMENT, student, graded.parallel)}
         assert flags == {g.grade_id: g.needs_manual_grade for g in admin.grades(ASSIGNMENT, student, graded.serial)}
     written = {g.grade_id: g for g in admin.grades(ASSIGNMENT, "full", graded.parallel)}["comm-rationale"]
@@ -159,7 +167,9 @@ def test_review_flags_match_plain_nbgrader(graded: Graded) -> None:
 @pytest.mark.slow
 def test_graded_notebooks_are_where_nbgrader_puts_them(graded: Graded) -> None:
     copies = graded_copies(graded.parallel)
-    assert copies == {f"{s}/{ASSIGNMENT}/{NOTEBOOK}.ipynb" for s in ANSWERS if s not in BROKEN}
+    # The crashed notebook is graded up to the crash (and its cells after it score 0); the
+    # one that is not JSON has no graded copy, as with nbgrader.
+    assert copies == {f"{s}/{ASSIGNMENT}/{NOTEBOOK}.ipynb" for s in ANSWERS if s != "corrupt"}
     assert copies == graded_copies(graded.serial)
     full = read(graded.parallel / "autograded" / "full" / ASSIGNMENT / f"{NOTEBOOK}.ipynb")
     hidden = next(cell for cell in full.cells if nbgrader_meta(cell).get("grade_id") == "sys-consumers-hidden")
@@ -243,7 +253,6 @@ def test_regrade_keeps_manual_grades_comments_and_extra_credit(
     # partial resubmits the full answer; the instructor regrades both from the command line.
     shutil.rmtree(course / "submitted" / "partial")
     admin.submit(course, ASSIGNMENT, "partial", course / "source" / ASSIGNMENT)
-    monkeypatch.setitem(sys.modules, autograde.VERIFY_MODULE, None)  # no re-verification here
     argv = ["--root", str(course), "autograde", ASSIGNMENT, "--workers", "2", "--student", "full", "partial"]
     assert cli.main(argv) == 0
     out = capsys.readouterr()
@@ -298,58 +307,6 @@ def test_merge_writes_only_what_autograding_owns(graded: Graded, tmp_path: Path)
 
 
 # ---------------------------------------------------------------------------
-# Re-verification hook
-# ---------------------------------------------------------------------------
-
-
-@pytest.mark.slow
-def test_reverify_runs_after_each_graded_student_and_its_failures_cost_only_that_student(
-    graded: Graded, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    course = copy_course(graded, tmp_path)
-    calls: list[tuple[Path, str, str, bool]] = []
-
-    def reverify(course_root: Path, assignment: str, student: str) -> object:
-        # The student's graded copy is already in place when the hook runs.
-        in_place = (course_root / "autograded" / student / assignment / f"{NOTEBOOK}.ipynb").is_file()
-        calls.append((course_root, assignment, student, in_place))
-        if student == "partial":
-            raise RuntimeError("kernel would not start")
-        if student == "blank":
-            raise SystemExit(3)
-        return f"checked {student}"
-
-    hook = types.ModuleType(autograde.VERIFY_MODULE)
-    hook.reverify = reverify
-    monkeypatch.setitem(sys.modules, autograde.VERIFY_MODULE, hook)
-    batch = grade_class(
-        ASSIGNMENT, course, students=["full", "partial", "blank", "crash"], workers=2, progress=None, workdir=tmp_path
-    )
-    # Every submission is re-verified; the one nbgrader could not grade has no graded copy.
-    assert sorted(call[2] for call in calls) == ["blank", "crash", "full", "partial"]
-    assert all(root == course.resolve() and a == ASSIGNMENT for root, a, _, _ in calls)
-    assert {student: in_place for _, _, student, in_place in calls} == {
-        "blank": True, "crash": False, "full": True, "partial": True}
-    by_student = {r.student: r for r in batch.results}
-    assert by_student["full"].graded and by_student["full"].verification == "checked full"
-    assert not by_student["partial"].graded
-    assert "re-verification failed: RuntimeError: kernel would not start" in by_student["partial"].reason
-    assert "SystemExit" in by_student["blank"].reason
-    assert "kernel died" in by_student["crash"].reason and not by_student["crash"].graded
-    assert by_student["crash"].verification == "checked crash"
-    assert batch.exit_code == 1
-    # The grades themselves were recorded before the hook ran.
-    assert auto_scores(course, "partial") == EXPECTED["partial"]
-
-
-def test_reverify_hook_is_optional(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, autograde.VERIFY_MODULE, None)
-    assert autograde._load_reverify() == (None, None)
-    monkeypatch.setitem(sys.modules, autograde.VERIFY_MODULE, types.ModuleType(autograde.VERIFY_MODULE))
-    assert autograde._load_reverify() == (None, None)  # a module without reverify() is no hook
-
-
-# ---------------------------------------------------------------------------
 # A submission that overruns or kills its grader
 # ---------------------------------------------------------------------------
 
@@ -373,7 +330,6 @@ def test_overrun_and_killed_grader_cost_one_student_each(tmp_path: Path) -> None
         students=list(answers),
         workers=1,
         timeout=30,
-        reverify=False,
         progress=None,
         workdir=tmp_path,
     )

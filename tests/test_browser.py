@@ -6,9 +6,9 @@ Headless Chromium opens a notebook, runs every cell, presses ArrowRight on the f
 slider and waits until the plotly chart's data change. Then it times slider → chart:
 ten more moves, ArrowLeft and ArrowRight in turn, each timed inside the page with
 ``performance.now()`` from the key press to the moment the chart's new trace data are in
-the page; the first is a warm-up. p50/p95 of the rest go to build/browser-timing.json
-(which benchmarks/bench_explorers.py prints beside the Python-side update time) and p95
-must meet DESIGN.md's budget of 250 ms. Screenshots of the explorer before, after the
+the page; the first is a warm-up. p50/p95 of the rest go to build/browser-timing.json,
+which benchmarks/bench_explorers.py prints beside the Python-side update time and judges
+against DESIGN.md's budget of 250 ms. Screenshots of the explorer before, after the
 first presses and after the timed moves go to build/screenshots/ (and, when a check
 fails, a screenshot of the page and the server's log).
 
@@ -379,6 +379,86 @@ def screenshot_explorer(page, panel_id: str, path: Path) -> None:
 
 
 # ---------------------------------------------------------------------------
+# Timing slider → chart
+# ---------------------------------------------------------------------------
+
+
+def time_slider_moves(page, panel_id: str, moves: int) -> list[dict]:
+    """Move the first slider ``moves`` times, ArrowLeft first, and time each move in the page.
+
+    Each move: arm the probe (it snapshots the chart's data), press the key, await the
+    probe (new data in the page, then the next frame), then wait for the kernel to go idle
+    so the next move starts from a quiet kernel and page. Returns the probe's results.
+    """
+    handle = page.locator(f"[id='{panel_id}'] .widget-slider .noUi-handle").first
+    results = []
+    for i in range(moves):
+        key = "ArrowLeft" if i % 2 == 0 else "ArrowRight"
+        handle.focus()
+        page.evaluate(ARM_MOVE_JS, [panel_id, SLIDER_UPDATE_S * 1000])
+        page.keyboard.press(key)
+        result = page.evaluate("() => window.__sliderProbe")
+        if result.get("timeout"):
+            raise AssertionError(
+                f"move {i + 1} ({key}): no new chart data within {SLIDER_UPDATE_S} s "
+                f"(key press seen by the page: {result['pressed']}; readout "
+                f"{result['readout_before']!r})"
+            )
+        page.wait_for_function(KERNEL_IDLE_JS, arg=panel_id, timeout=SLIDER_UPDATE_S * 1000)
+        results.append(dict(result, key=key))
+    return results
+
+
+def timing_summary(case: Case, moves: list[dict], chromium_version: str) -> dict:
+    """One notebook's entry in build/browser-timing.json."""
+    # The first WARMUP_MOVES moves are warm-up: recorded, but not in the percentiles.
+    warmup, timed = moves[:WARMUP_MOVES], moves[WARMUP_MOVES:]
+    # performance.now() is coarsened to 0.1 ms in Chromium; keep no more digits than that.
+    samples = [round(m["data_ms"], 1) for m in timed]
+    frames = [round(m["frame_ms"], 1) for m in timed]
+    p50, p95 = (float(np.percentile(samples, q)) for q in (50, 95))
+    return {
+        "notebook": str((case.folder / case.notebook).relative_to(ROOT)),
+        "measured": "key press on the first slider -> the plotly chart's new trace data in "
+                    "the page (performance.now() in the page); frame_* = to the end of the "
+                    "next frame after that",
+        "moves": len(timed),
+        "warmup_moves": len(warmup),
+        "keys": "ArrowLeft, ArrowRight alternately",
+        "p50_ms": round(p50, 1),
+        "p95_ms": round(p95, 1),
+        "max_ms": max(samples),
+        "samples_ms": samples,
+        "warmup_ms": [round(m["data_ms"], 1) for m in warmup],
+        "frame_p50_ms": round(float(np.percentile(frames, 50)), 1),
+        "frame_p95_ms": round(float(np.percentile(frames, 95)), 1),
+        "frame_samples_ms": frames,
+        "readouts": [m["readout"] for m in moves],
+        "budget_ms": REPAINT_BUDGET_MS,
+        "passed": p95 <= REPAINT_BUDGET_MS,
+        "chromium": chromium_version,
+        "cpus": os.cpu_count(),
+        "measured_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+    }
+
+
+def record_timing(name: str, entry: dict, path: Path | None = None) -> None:
+    """Add (or replace) one notebook's entry in ``path`` (BROWSER_TIMING), keeping the others."""
+    path = BROWSER_TIMING if path is None else path
+    try:
+        existing = json.loads(path.read_text())
+        notebooks = existing["notebooks"] if isinstance(existing.get("notebooks"), dict) else {}
+    except (OSError, ValueError, AttributeError):
+        notebooks = {}
+    notebooks[name] = entry
+    write_json(path, {
+        "written_by": "tests/test_browser.py (make test, or pytest tests/test_browser.py)",
+        "budget_ms": REPAINT_BUDGET_MS,
+        "notebooks": notebooks,
+    })
+
+
+# ---------------------------------------------------------------------------
 # The test
 # ---------------------------------------------------------------------------
 
@@ -444,12 +524,37 @@ def test_slider_redraws_the_chart(case: Case, lab: Lab) -> None:
                         "the chart to show the final slider value",
                     )
                 screenshot_explorer(page, panel, Path(f"{prefix}-after.png"))
+
+                # ArrowLeft first: the slider has just gone up ARROW_PRESSES steps, so
+                # every move is a real step, and an even count ends where it started.
+                moves = time_slider_moves(page, panel, TIMED_MOVES)
+                timed = explorer_state(page, panel)
+                screenshot_explorer(page, panel, Path(f"{prefix}-timed.png"))
             except Exception:
                 page.screenshot(path=f"{prefix}-failure.png", full_page=True)
                 shutil.copy(lab.log, f"{prefix}-server.log")
                 raise
+            chromium_version = browser.version
         finally:
             browser.close()
 
     assert after["data"] != before["data"]
     assert after["readout"] != before["readout"], "the slider did not move"
+
+    stuck = [m for m in moves if m["readout"] == m["readout_before"]]
+    assert not stuck, f"a timed key press did not move the slider: {stuck}"
+    if case.final is not None:
+        assert case.final(timed), "after the timed moves the explorer is not back where it was"
+    entry = timing_summary(case, moves, chromium_version)
+    record_timing(case.name, entry)
+    print(
+        f"\n{case.name}: slider -> new chart data in the page, {entry['moves']} moves after "
+        f"{entry['warmup_moves']} warm-up: p50 {entry['p50_ms']:.1f} ms, p95 {entry['p95_ms']:.1f} ms "
+        f"(next frame p95 {entry['frame_p95_ms']:.1f} ms; samples "
+        f"{', '.join(f'{x:.0f}' for x in entry['samples_ms'])}; Chromium {chromium_version}) "
+        f"-> {BROWSER_TIMING.relative_to(ROOT)}"
+    )
+    # The budget is judged by the benchmark (benchmarks/bench_explorers.py reports it against
+    # 250 ms), not by a timed test: a loaded CI machine must not fail the suite. A move that
+    # takes seconds is a defect, though: the chart did not follow the slider in time.
+    assert entry["p95_ms"] <= 10 * REPAINT_BUDGET_MS, f"slider -> chart p95 {entry['p95_ms']:.0f} ms"

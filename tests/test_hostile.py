@@ -28,8 +28,8 @@ import pytest
 from fixtures.hostile import corpus
 from nbchecks import FIXTURE_COURSE, ROOT
 
-from messagelab.instructor import reverify as verify
 from messagelab.instructor import nbgrader as admin
+from messagelab.instructor import reverify as verify
 
 ASSIGNMENT = corpus.ASSIGNMENT
 SOURCE = ROOT / "source" / ASSIGNMENT / corpus.NOTEBOOK

@@ -661,7 +661,7 @@ class _Batch:
         stopped = "; ".join(f"{name}: {why}" for name, why in (answer.get("stopped") or {}).items())
         if stopped and result.graded:
             result.graded = False  # scored up to where it stopped; the instructor should look
-            result.reason = f"graded up to where the kernel stopped ({stopped})"
+            result.reason = f"scored up to where the kernel stopped ({stopped})"
         if not result.graded:
             result.reason = result.reason or _failure_reason(job.log)
             result.log = job.log if job.log.is_file() else None

@@ -92,6 +92,7 @@ class VerifiedExecute(Execute):
         self._values: dict[str, dict[str, Any]] = {}
         self._failures: dict[str, str] = {}
         self._ran_cells = 0
+        self._ran_tests: set[str] = set()
         stopped: str | None = None
         with tempfile.TemporaryDirectory(prefix="checks-", dir=job.scratch) as scratch:
             checks = CheckProcess(plan, job.settings, Path(scratch))  # its imports overlap the kernel's start
@@ -114,7 +115,10 @@ class VerifiedExecute(Execute):
         test = self._plan.test(nbgrader_meta(cell).get("grade_id", "")) if is_test(cell) else None
         self._ran_cells += 1
         if test is None or test.code_answers:
-            return super().preprocess_cell(cell, resources, index)
+            done = super().preprocess_cell(cell, resources, index)
+            if test is not None:
+                self._ran_tests.add(test.grade_id)
+            return done
         probe = nbformat.v4.new_code_cell(snapshot_source(self._nonce, test.grade_id, test.answers))
         try:
             self.execute_cell(probe, index, store_history=False)
@@ -166,6 +170,10 @@ class VerifiedExecute(Execute):
         verdicts: dict[str, Verdict] = {}
         to_check = []
         for test in plan.tests:
+            if test.code_answers and test.grade_id not in self._ran_tests:
+                why = stopped or "the test cell did not run"
+                verdicts[test.grade_id] = Verdict(plan.notebook, test.grade_id, False, why, test.points, 0.0)
+                continue
             if test.code_answers:
                 names = ", ".join(test.code_answers)
                 verdicts[test.grade_id] = Verdict(
