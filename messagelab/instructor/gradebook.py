@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 import plotly.graph_objects as go
 
+from messagelab.assignments import ex01
 from messagelab.course.catalogue import ASSIGNMENTS, GRADING_CRITERIA, letter_grade
 from messagelab.course.root import course_root
 
@@ -666,21 +667,15 @@ def set_manual_score(
     gradebook.db.commit()
 
 
-# (grade_id, cell type, points, ease): ease below 1 makes a question harder for everyone.
+# How hard each demo question is: ease below 1 makes a question harder for everyone.
+_DEMO_EASE = {"arch-visibility-timeout": 0.9, "arch-queue-design": 0.7, "sys-monitoring-alarms": 0.85,
+              "arch-rationale": 0.95, "biz-impact": 0.9, "biz-roadmap": 0.8, "sys-risks": 0.9}
+
+# (grade_id, cell type, points, ease). Exercise 01's cells come from its assignment module; the
+# second assignment is made up, so the demo shows a class with two.
 _DEMO_CELLS: dict[str, tuple[tuple[str, str, float, float], ...]] = {
-    "ex01-message-queues": (
-        ("sys-capacity-littles-law", "code", 2, 1.0),
-        ("sys-consumers-needed", "code", 2, 1.0),
-        ("arch-visibility-timeout", "code", 2, 0.9),
-        ("arch-queue-design", "code", 6, 0.7),
-        ("sys-monitoring-alarms", "code", 4, 0.85),
-        ("arch-diagram", "markdown", 4, 1.0),
-        ("arch-rationale", "markdown", 4, 0.95),
-        ("biz-impact", "markdown", 4, 0.9),
-        ("biz-roadmap", "markdown", 3, 0.8),
-        ("sys-risks", "markdown", 3, 0.9),
-        ("comm-summary", "markdown", 3, 1.0),
-    ),
+    ex01.ID: tuple((grade_id, kind, points, _DEMO_EASE.get(grade_id, 1.0))
+                   for grade_id, (kind, points) in ex01.GRADES.items()),
     "ex02-event-driven-microservices": (
         ("arch-saga-design", "code", 4, 0.95),
         ("sys-idempotency", "code", 2, 0.65),
