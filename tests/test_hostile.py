@@ -194,12 +194,13 @@ def test_the_clean_process_scores_like_nbgrader(tmp_path: Path) -> None:
         "text-result": ("'all good'", {}),
         "over-the-top": ("2 + x", {"x": 0.5}),
     }
-    checks = clean.CheckProcess(plan, course, tmp_path)
+    checks = clean.CheckServer(plan, course)
     try:
         started = time.monotonic()
         verdicts = checks.run(
             [{"grade_id": name, "source": source, "points": 2, "values": values}
-             for name, (source, values) in cells.items()]
+             for name, (source, values) in cells.items()],
+            tmp_path,
         )
     finally:
         checks.close()
@@ -213,12 +214,27 @@ def test_the_clean_process_scores_like_nbgrader(tmp_path: Path) -> None:
     assert "ran past 1 s" in verdicts["swallows"].reason
 
 
+def test_one_server_checks_submission_after_submission_and_none_sees_another(tmp_path: Path) -> None:
+    """Each submission's checks run in a child forked from the server: names it bound are gone after."""
+    plan = planning.Plan("demo", "python3", "import math", ())
+    checks = clean.CheckServer(plan, course_settings.settings(ROOT))
+    try:
+        first = checks.run([{"grade_id": "g", "source": "leaked = x\nassert x == 1", "points": 1,
+                             "values": {"x": 1}}], tmp_path)
+        second = checks.run([{"grade_id": "g", "source": "leaked", "points": 1, "values": {}}], tmp_path)
+        assert checks.alive()
+    finally:
+        checks.close()
+    assert first["g"].passed
+    assert not second["g"].passed and "NameError" in second["g"].reason
+
+
 def test_a_setup_that_fails_is_the_graders_problem_not_the_students(tmp_path: Path) -> None:
     plan = planning.Plan("demo", "python3", "import no_such_module_here", ())
-    checks = clean.CheckProcess(plan, course_settings.settings(ROOT), tmp_path)
+    checks = clean.CheckServer(plan, course_settings.settings(ROOT))
     try:
         with pytest.raises(clean.CheckSetupError, match="no_such_module_here"):
-            checks.run([{"grade_id": "g", "source": "pass", "points": 1, "values": {}}])
+            checks.run([{"grade_id": "g", "source": "pass", "points": 1, "values": {}}], tmp_path)
     finally:
         checks.close()
 

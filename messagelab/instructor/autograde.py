@@ -240,8 +240,13 @@ def serve_worker() -> None:
     import messagelab.instructor.reverify.execute  # noqa: F401
 
     answers.write(json.dumps({"ready": True}) + "\n")
-    for line in sys.stdin:
-        answers.write(json.dumps(_grade_job(json.loads(line))) + "\n")
+    from messagelab.instructor.reverify.execute import close_servers
+
+    try:
+        for line in sys.stdin:
+            answers.write(json.dumps(_grade_job(json.loads(line))) + "\n")
+    finally:
+        close_servers()
 
 
 def _grade_job(job: dict[str, str]) -> dict[str, Any]:
@@ -258,20 +263,12 @@ def _grade_job(job: dict[str, str]) -> dict[str, Any]:
         code = _autograde_in_process(job["course"], job["assignment"], job["student"], job["log"])
     finally:
         execute.end_job()
-    error = _unavailable(Path(job["log"]))
     return {
         "returncode": code,
         "verdicts": {name: [dataclasses.asdict(v) for v in vs] for name, vs in verifying.verdicts.items()},
         "stopped": verifying.stopped,
-        "error": error,
+        "error": verifying.error,
     }
-
-
-def _unavailable(log: Path) -> str | None:
-    """Why re-verification could not run at all (no kernel starts, the checks' setup fails), from the log."""
-    text = log.read_text(errors="replace") if log.is_file() else ""
-    found = re.findall(r"(?:KernelUnavailable|CheckSetupError): (.+)$", text, re.MULTILINE)
-    return f"re-verification could not run: {found[-1]}" if found else None
 
 
 _PLAN_CACHE: dict[tuple[str, int], Any] = {}
@@ -682,7 +679,7 @@ class _Batch:
                 verdicts += [Verdict(**v) for v in returned[name]]
             else:  # nbgrader did not run this notebook: it could not be read, or grading stopped first
                 verdicts += unread_verdicts(plan, submitted / f"{name}.ipynb", _failure_reason(job.log))
-        return record(self.root, self.assignment, student, verdicts)
+        return record(self.root, self.assignment, student, verdicts, self.plans, self.coursedir.db_url)
 
     def run(self, students: list[str], workers: int, say: Callable[[str], None]) -> BatchResult:
         started = time.monotonic()

@@ -1,8 +1,9 @@
 """The clean process: the instructor's test cells on plain values, in a Python that ran no student code.
 
-A fresh ``python -I`` (isolated: no current folder, user site or PYTHON* variables on its
-path; this ``messagelab`` first) in an empty folder runs the notebook's setup, then each
-test cell, visible and hidden, on the answers decoded from the student's snapshot. It
+A ``python -I`` (isolated: no current folder, user site or PYTHON* variables on its path;
+this ``messagelab`` first) in an empty folder runs the notebook's setup once; for each
+submission a child forked from it runs every test cell, visible and hidden, on the
+answers decoded from the student's snapshot. It
 scores as nbgrader does: a cell passes when it raises nothing and writes nothing to stderr
 (the course's ``IgnorePattern`` applies) within the cell timeout, and a result that reads
 as a number is partial credit.
@@ -15,6 +16,8 @@ import builtins
 import json
 import os
 import re
+import select
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -29,6 +32,9 @@ from messagelab.instructor.reverify.settings import Settings
 #: Address space of the clean check process. Checks on plain values need little; a value
 #: that makes a check allocate without bound fails that check instead of the machine.
 CHECK_MEMORY_LIMIT_BYTES = 4 * 2**30
+
+#: Seconds the server may take to import the setup.
+STARTUP_TIMEOUT_S = 120.0
 
 #: Characters of a check's own output (its ✓ line) kept for the graded notebook.
 MAX_STDOUT_CHARS = 10_000
@@ -51,80 +57,97 @@ class CheckResult:
 #: The folder holding this ``messagelab``: the clean process imports this very copy.
 _PACKAGE_PARENT = Path(__file__).resolve().parents[3]
 
-_CHECK_PROCESS = (
+_CHECK_SERVER = (
     "import sys; sys.path.insert(0, {path!r}); "
-    "from messagelab.instructor.reverify.checks import check_process_main; "
-    "raise SystemExit(check_process_main(sys.argv[1]))"
+    "from messagelab.instructor.reverify.checks import serve; "
+    "raise SystemExit(serve())"
 )
 
 
-class CheckProcess:
-    """A fresh ``python -I`` running the setup at once, then the test cells when values come.
+class CheckServer:
+    """A ``python -I`` that runs the setup once, then forks a fresh child for each submission.
 
-    Started before the student's kernel, so imports overlap with the notebook's run. It runs
-    in an empty folder and isolated mode (no current folder, user site or PYTHON* variables
-    on its path; this ``messagelab`` first), so no file a student handed in can shadow a
-    module and the checks are the grader's own.
+    It is started in an empty folder and in isolated mode (no current folder, user site or
+    PYTHON* variables on its path; this ``messagelab`` first), so no file a student handed in
+    can shadow a module and the checks are the grader's own. The server itself only ever
+    runs the instructor's setup; each submission's checks run in a child forked from it,
+    which starts with the imports done and ends when its checks are, so nothing of one
+    student's values reaches another's. A grading worker keeps one server per notebook and
+    reuses it from student to student; a server that dies or overruns is replaced.
     """
 
-    def __init__(self, plan: Plan, settings: Settings, scratch: Path) -> None:
+    def __init__(self, plan: Plan, settings: Settings) -> None:
         self.plan, self.settings = plan, settings
-        self.results = scratch / "results.jsonl"
-        self.log = scratch / "checks.log"
-        folder = scratch / "checks"
-        folder.mkdir()
+        self._folder = Path(tempfile.mkdtemp(prefix="messagelab-checks-"))
+        self.log = self._folder / "checks.log"
         env = dict(os.environ, NBGRADER_EXECUTION="autograde")
         with open(self.log, "wb") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-I", "-c", _CHECK_PROCESS.format(path=str(_PACKAGE_PARENT)), str(self.results)],
+                [sys.executable, "-I", "-c", _CHECK_SERVER.format(path=str(_PACKAGE_PARENT))],
                 stdin=subprocess.PIPE,
-                stdout=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
                 stderr=log,
-                cwd=folder,
+                cwd=self._folder,
                 env=env,
                 text=True,
             )
-        job = {
+        self._ready = False
+        self._send({
             "setup": plan.setup,
             "timeout": settings.cell_timeout_s,
             "ignore_pattern": settings.ignore_pattern,
             "memory_limit": CHECK_MEMORY_LIMIT_BYTES,
-        }
-        self._send(job)
+        })
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
 
     def _send(self, message: Any) -> None:
         assert self.process.stdin is not None
         try:
             self.process.stdin.write(json.dumps(message) + "\n")
             self.process.stdin.flush()
-        except BrokenPipeError:
-            pass
+        except (BrokenPipeError, ValueError):
+            pass  # it has stopped: reading its answer says so
 
-    def run(self, cells: list[dict[str, Any]]) -> dict[str, CheckResult]:
-        """The result of each of ``cells`` (dicts of grade_id, source, points, values), by grade_id."""
-        self._send({"cells": cells})
-        assert self.process.stdin is not None
+    def _answer(self, timeout: float) -> dict[str, Any] | None:
+        assert self.process.stdout is not None
+        ready, _, _ = select.select([self.process.stdout], [], [], timeout)
+        line = self.process.stdout.readline() if ready else ""
         try:
-            self.process.stdin.close()
-        except BrokenPipeError:
-            pass  # it has already stopped: its results file says why
+            return json.loads(line) if line else None
+        except ValueError:
+            return None
+
+    def _setup(self) -> None:
+        if self._ready:
+            return
+        answer = self._answer(STARTUP_TIMEOUT_S)
+        if answer is None or answer.get("setup") != "ok":
+            detail = answer.get("reason") if answer else self.log.read_text(errors="replace")[-2000:]
+            self.close()
+            raise CheckSetupError(f"the clean check process could not set up {self.plan.notebook}: {detail}")
+        self._ready = True
+
+    def run(self, cells: list[dict[str, Any]], scratch: Path) -> dict[str, CheckResult]:
+        """The result of each of ``cells`` (dicts of grade_id, source, points, values), by grade_id.
+
+        Results are written to a file in ``scratch``; a check that did not finish (out of
+        time or memory, or the child died) fails with that reason.
+        """
+        self._setup()
+        results = Path(scratch) / f"results-{os.getpid()}-{id(cells)}.jsonl"
+        self._send({"cells": cells, "results": str(results)})
         wait = 120 + len(cells) * (self.settings.cell_timeout_s + 10)
-        try:
-            self.process.wait(timeout=wait)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        if self._answer(wait) is None:
+            self.close()  # overran or died: the next submission gets a new server
         records = []
-        if self.results.is_file():
-            for line in self.results.read_text().splitlines():
+        if results.is_file():
+            for line in results.read_text().splitlines():
                 try:
                     records.append(json.loads(line))
                 except ValueError:
                     break
-        setup = next((r for r in records if "setup" in r), None)
-        if setup is None or setup["setup"] != "ok":
-            detail = setup.get("reason") if setup else self.log.read_text(errors="replace")[-2000:]
-            raise CheckSetupError(f"the clean check process could not set up {self.plan.notebook}: {detail}")
         verdicts = {
             r["grade_id"]: CheckResult(bool(r["passed"]), float(r["earned"]), str(r["reason"]),
                                        str(r.get("stdout", "")))
@@ -139,25 +162,31 @@ class CheckProcess:
     def close(self) -> None:
         if self.process.poll() is None:
             self.process.kill()
-            self.process.wait()
+        self.process.wait()
+        for stream in (self.process.stdin, self.process.stdout):
+            try:
+                if stream is not None:
+                    stream.close()
+            except OSError:
+                pass
+        shutil.rmtree(self._folder, ignore_errors=True)
 
 
 class _CheckTimeout(BaseException):
     """Raised in a check that runs past its time; a BaseException so ``except Exception`` lets it by."""
 
 
-def check_process_main(results_path: str) -> int:
-    """The clean process: setup, then each test cell on its plain values; one JSON line each."""
+def serve() -> int:
+    """The server: setup once, then for each request fork a child that runs its cells."""
     import contextlib
     import io
     import signal
-    import traceback
 
-    out = open(results_path, "a", encoding="utf-8")  # noqa: SIM115 - kept open for the process's life
+    control = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # stray output must not garble the answers
 
-    def emit(record: dict[str, Any]) -> None:
-        out.write(json.dumps(record) + "\n")
-        out.flush()
+    def say(message: dict[str, Any]) -> None:
+        control.write(json.dumps(message) + "\n")
 
     job = json.loads(sys.stdin.readline())
     try:
@@ -171,63 +200,84 @@ def check_process_main(results_path: str) -> int:
     try:
         with contextlib.redirect_stdout(io.StringIO()):
             exec(compile(job["setup"], "<setup>", "exec"), namespace)
+        from IPython.core.formatters import PlainTextFormatter  # noqa: F401 - for partial credit, once
     except BaseException as error:  # noqa: BLE001 - reported to the parent
-        emit({"setup": "error", "reason": f"{type(error).__name__}: {error}"})
+        say({"setup": "error", "reason": f"{type(error).__name__}: {error}"})
         return 1
     namespace.setdefault("display", lambda *args, **kwargs: None)
-    emit({"setup": "ok"})
-
-    line = sys.stdin.readline()
-    if not line:
-        return 0
-    cells = json.loads(line)["cells"]
-    timeout = float(job["timeout"])
-    pattern = job.get("ignore_pattern")
+    say({"setup": "ok"})
 
     def on_alarm(signum: int, frame: Any) -> None:
         raise _CheckTimeout()
 
     signal.signal(signal.SIGALRM, on_alarm)
-    for cell in cells:
-        for name, tree in cell["values"].items():
-            namespace.pop(name, None)
-            if tree != {"missing": True}:
-                try:
-                    namespace[name] = decode(tree)
-                except NotPlain:
-                    pass  # checked by the parent already: the check then fails on the name
-        err = io.StringIO()
-        with tempfile.TemporaryFile() as fd_err:
-            saved = os.dup(2)
-            os.dup2(fd_err.fileno(), 2)
-            failure, result = None, None
-            out_text = io.StringIO()
+    for line in sys.stdin:
+        request = json.loads(line)
+        child = os.fork()
+        if child == 0:
+            code = 1
             try:
-                signal.setitimer(signal.ITIMER_REAL, timeout)
-                with contextlib.redirect_stdout(out_text), contextlib.redirect_stderr(err):
-                    result = _run_as_cell(cell["source"], namespace, f"<{cell['grade_id']}>")
-            except _CheckTimeout:
-                failure = f"the check ran past {timeout:g} s"
-            except BaseException as error:  # noqa: BLE001 - any failure of the instructor's check
-                lines = traceback.format_exception_only(type(error), error)
-                failure = "".join(lines).strip()
+                control.close()
+                code = _run_cells(request["cells"], namespace, float(job["timeout"]), job.get("ignore_pattern"),
+                                  request["results"])
             finally:
-                signal.setitimer(signal.ITIMER_REAL, 0)
-                sys.stderr.flush()
-                os.dup2(saved, 2)
-                os.close(saved)
-            fd_err.seek(0)
-            stderr = err.getvalue() + fd_err.read().decode("utf-8", "replace")
-        if failure is None and stderr and not (pattern and re.search(pattern, stderr)):
-            failure = "the check wrote to stderr: " + stderr.strip()[:500]
-        earned = 0.0
-        if failure is None:
-            try:
-                earned = _partial_credit(result, float(cell["points"]))
-            except Exception as error:  # a result whose text cannot be shown: an error in the notebook too
-                failure = f"the check's result could not be shown: {type(error).__name__}: {error}"
-        emit({"grade_id": cell["grade_id"], "passed": failure is None, "earned": earned if failure is None else 0.0,
-              "reason": failure or "passed", "stdout": out_text.getvalue()[:MAX_STDOUT_CHARS]})
+                os._exit(code)
+        _, status = os.waitpid(child, 0)
+        say({"done": True, "status": status})
+    return 0
+
+
+def _run_cells(cells: list[dict[str, Any]], namespace: dict[str, Any], timeout: float, pattern: str | None,
+               results_path: str) -> int:
+    """Each test cell on its plain values, in a forked child; one JSON line of results each."""
+    import contextlib
+    import io
+    import signal
+    import traceback
+
+    with open(results_path, "a", encoding="utf-8") as out:
+        for cell in cells:
+            for name, tree in cell["values"].items():
+                namespace.pop(name, None)
+                if tree != {"missing": True}:
+                    try:
+                        namespace[name] = decode(tree)
+                    except NotPlain:
+                        pass  # checked by the parent already: the check then fails on the name
+            err = io.StringIO()
+            with tempfile.TemporaryFile() as fd_err:
+                saved = os.dup(2)
+                os.dup2(fd_err.fileno(), 2)
+                failure, result = None, None
+                out_text = io.StringIO()
+                try:
+                    signal.setitimer(signal.ITIMER_REAL, timeout)
+                    with contextlib.redirect_stdout(out_text), contextlib.redirect_stderr(err):
+                        result = _run_as_cell(cell["source"], namespace, f"<{cell['grade_id']}>")
+                except _CheckTimeout:
+                    failure = f"the check ran past {timeout:g} s"
+                except BaseException as error:  # noqa: BLE001 - any failure of the instructor's check
+                    lines = traceback.format_exception_only(type(error), error)
+                    failure = "".join(lines).strip()
+                finally:
+                    signal.setitimer(signal.ITIMER_REAL, 0)
+                    sys.stderr.flush()
+                    os.dup2(saved, 2)
+                    os.close(saved)
+                fd_err.seek(0)
+                stderr = err.getvalue() + fd_err.read().decode("utf-8", "replace")
+            if failure is None and stderr and not (pattern and re.search(pattern, stderr)):
+                failure = "the check wrote to stderr: " + stderr.strip()[:500]
+            earned = 0.0
+            if failure is None:
+                try:
+                    earned = _partial_credit(result, float(cell["points"]))
+                except Exception as error:  # a result whose text cannot be shown: an error in the notebook too
+                    failure = f"the check's result could not be shown: {type(error).__name__}: {error}"
+            out.write(json.dumps({"grade_id": cell["grade_id"], "passed": failure is None,
+                                  "earned": earned if failure is None else 0.0, "reason": failure or "passed",
+                                  "stdout": out_text.getvalue()[:MAX_STDOUT_CHARS]}) + "\n")
+            out.flush()
     return 0
 
 

@@ -35,7 +35,7 @@ from typing import Any
 import nbformat
 from nbgrader.preprocessors import Execute
 
-from messagelab.instructor.reverify.checks import CheckProcess
+from messagelab.instructor.reverify.checks import CheckServer, CheckSetupError
 from messagelab.instructor.reverify.plain import MAX_SNAPSHOT_CHARS, NotPlain, decode, parse_snapshot, snapshot_source
 from messagelab.instructor.reverify.plan import Plan, TestCell, is_test, nbgrader_meta
 from messagelab.instructor.reverify.settings import Settings
@@ -53,12 +53,34 @@ class Job:
     verdicts: dict[str, list[Verdict]] = field(default_factory=dict)
     #: Why the kernel stopped early, per notebook (absent: it ran to the end).
     stopped: dict[str, str] = field(default_factory=dict)
+    #: Why re-verification itself could not run (the grading machine's problem), or None.
+    error: str | None = None
 
 
 _job: Job | None = None
 
 #: Whether a kernel starts in an empty folder (probed once per process, when one did not).
 _kernel_starts_here: bool | None = None
+
+#: This process's check servers, one per notebook setup, reused from submission to submission.
+_servers: dict[tuple[str, Settings], CheckServer] = {}
+
+
+def check_server(plan: Plan, settings: Settings) -> CheckServer:
+    """The running check server for ``plan``'s setup, started if there is none (or it died)."""
+    key = (plan.setup, settings)
+    server = _servers.get(key)
+    if server is None or not server.alive():
+        if server is not None:
+            server.close()
+        server = _servers[key] = CheckServer(plan, settings)
+    return server
+
+
+def close_servers() -> None:
+    """Stop every check server of this process."""
+    while _servers:
+        _servers.popitem()[1].close()
 
 
 def start_job(job: Job) -> Job:
@@ -94,18 +116,19 @@ class VerifiedExecute(Execute):
         self._ran_cells = 0
         self._ran_tests: set[str] = set()
         stopped: str | None = None
-        with tempfile.TemporaryDirectory(prefix="checks-", dir=job.scratch) as scratch:
-            checks = CheckProcess(plan, job.settings, Path(scratch))  # its imports overlap the kernel's start
+        try:
+            checks = check_server(plan, job.settings)  # a new one imports while the kernel starts
             try:
-                try:
-                    super().preprocess(nb, resources, km)
-                except KeyboardInterrupt:
-                    raise
-                except Exception as error:  # noqa: BLE001 - the student's kernel stopped; say why
-                    stopped = self._why_stopped(error, plan, job)
-                verdicts = self._judge(nb, plan, checks, stopped)
-            finally:
-                checks.close()
+                super().preprocess(nb, resources, km)
+            except KeyboardInterrupt:
+                raise
+            except Exception as error:  # noqa: BLE001 - the student's kernel stopped; say why
+                stopped = self._why_stopped(error, plan, job)
+            with tempfile.TemporaryDirectory(prefix="checks-", dir=job.scratch) as scratch:
+                verdicts = self._judge(nb, plan, checks, stopped, Path(scratch))
+        except (KernelUnavailable, CheckSetupError) as error:
+            job.error = f"re-verification could not run: {error}"
+            raise  # nbgrader fails this notebook: no score is taken from the kernel
         if stopped:
             job.stopped[name] = stopped
         job.verdicts[name] = verdicts
@@ -166,7 +189,7 @@ class VerifiedExecute(Execute):
         return f"the notebook's kernel stopped answering ({type(error).__name__}) before this test cell"
 
     # --- the verdicts -------------------------------------------------------------------------
-    def _judge(self, nb: Any, plan: Plan, checks: CheckProcess, stopped: str | None) -> list[Verdict]:
+    def _judge(self, nb: Any, plan: Plan, checks: CheckServer, stopped: str | None, scratch: Path) -> list[Verdict]:
         verdicts: dict[str, Verdict] = {}
         to_check = []
         for test in plan.tests:
@@ -200,7 +223,7 @@ class VerifiedExecute(Execute):
             else:
                 to_check.append({"grade_id": test.grade_id, "source": test.source, "points": test.points,
                                  "values": {n: values.get(n, {"missing": True}) for n in test.answers}})
-        results = checks.run(to_check) if to_check else {}
+        results = checks.run(to_check, scratch) if to_check else {}
         shown: dict[str, str] = {}
         for cell in to_check:
             result = results[cell["grade_id"]]

@@ -15,8 +15,7 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from messagelab.instructor.reverify.plan import nbgrader_meta, plan
-from messagelab.instructor.reverify.settings import Settings, settings
+from messagelab.instructor.reverify.plan import Plan, nbgrader_meta
 from messagelab.instructor.reverify.verdict import Verdict
 
 #: How a note written by re-verification starts (comments and graded notebooks).
@@ -35,25 +34,22 @@ def _merge_note(existing: str | None, grade_id: str, note: str) -> str:
 
 
 def record(course_root: Path, assignment: str, student: str, verdicts: Sequence[Verdict],
-           course: Settings | None = None) -> list[Verdict]:
+           plans: Mapping[str, Plan], db_url: str) -> list[Verdict]:
     """Lower (never raise) each test cell's auto score to the verdict; comment on each change.
 
     ``auto_score`` becomes ``min(auto_score, points earned in the clean process)``; a cell nbgrader
-    left unscored gets the verdict. Manual scores are never touched. Returns the verdicts
-    with the scores before and after (both None for a cell with no grade in the gradebook).
+    left unscored gets the verdict. Manual scores are never touched. ``plans`` are the
+    assignment's notebooks' plans (by notebook name), ``db_url`` its gradebook. Returns the
+    verdicts with the scores before and after (both None for a cell with no grade in the
+    gradebook).
     """
     from sqlalchemy.exc import OperationalError
 
     root = Path(course_root).resolve()
-    course = course or settings(root)
-    answer_cells = {
-        (path.stem, test.grade_id): test.answer_cell
-        for path in sorted((root / "source" / assignment).glob("*.ipynb"))
-        for test in plan(path).tests
-    }
+    answer_cells = {(name, test.grade_id): test.answer_cell for name, p in plans.items() for test in p.tests}
     for attempt in range(5):
         try:
-            result, notes = _write_scores(course.db_url, assignment, student, verdicts, answer_cells)
+            result, notes = _write_scores(db_url, assignment, student, verdicts, answer_cells)
             break
         except OperationalError:  # the gradebook is busy (SQLite shared by several graders)
             if attempt == 4:
