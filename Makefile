@@ -55,8 +55,11 @@ lab: $(STAMP)
 	mkdir -p exchange
 	$(BIN)/jupyter lab notebooks/course-home.ipynb --ServerApp.root_dir="$(CURDIR)" $(ALLOW_ROOT) $(LAB_ARGS)
 
+# Both cores: one pytest worker per core, each test file on one worker (a file's fixtures,
+# such as a graded class, are then built once). PYTEST_WORKERS=0 runs in one process.
+PYTEST_WORKERS ?= auto
 test: $(STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadfile) $(PYTEST_ARGS)
 
 release: $(STAMP)
 	$(BIN)/python -m messagelab.instructor release

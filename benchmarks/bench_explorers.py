@@ -102,7 +102,7 @@ EXPLORERS: list[ExplorerCase] = [
         lambda: QueueExplorer(_Q, seed=0, latency_target_s=LATENCY_TARGET_S),
         _neighbours("consumers", _Q.consumers, 1)
         + _neighbours("visibility_timeout_s", _Q.visibility_timeout_s, 0.5),
-        browser_case="ex01",
+        browser_case="ex01-message-queues",
     ),
 ]
 

@@ -1,15 +1,14 @@
 """Every assignment notebook follows the course's anatomy, checked as text."""
 
 import re
-from pathlib import Path
 
 import nbformat
 import pytest
+from available import AVAILABLE, COURSE
 
 from messagelab import course
 
-ROOT = Path(__file__).resolve().parent.parent
-SOURCES = sorted((ROOT / "source").glob("*/*.ipynb"))
+SOURCES = [course.source_path(assignment_id, COURSE) for assignment_id in AVAILABLE]
 SECTIONS = ["Learning objectives", "The business scenario", "Explore", "Design", "Justify",
             "Check yourself", "References"]
 CRITERIA = tuple(f"{key}-" for key in course.GRADING_CRITERIA)

@@ -6,22 +6,21 @@ Discovered from the catalogue: releasing an assignment adds it here with no test
 from __future__ import annotations
 
 import pytest
-from nbchecks import ROOT, nbgrader_meta, read
+from available import AVAILABLE, COURSE, params
+from nbchecks import nbgrader_meta, read
 
 from messagelab import assignments, course
 from messagelab.course.catalogue import GRADING_CRITERIA
-
-AVAILABLE = [a.id for a in course.ASSIGNMENTS if course.status(a, ROOT) == "available"]
 
 
 def test_the_catalogue_has_available_assignments() -> None:
     assert AVAILABLE, "no assignment is released: the per-assignment suites would test nothing"
 
 
-@pytest.mark.parametrize("assignment_id", AVAILABLE)
+@pytest.mark.parametrize("assignment_id", params())
 def test_the_module_lists_every_graded_cell_of_the_source_notebook(assignment_id: str) -> None:
     module = assignments.module(assignment_id)
-    nb = read(course.source_path(assignment_id, ROOT))
+    nb = read(course.source_path(assignment_id, COURSE))
     graded = {
         meta["grade_id"]: (cell.cell_type, float(meta["points"]))
         for cell in nb.cells

@@ -34,7 +34,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from available import AVAILABLE, COURSE
 from nbchecks import FIXTURES, ROOT
+
+from messagelab import course
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -84,16 +87,11 @@ def fixture_final(state: dict) -> bool:
     return state["readout"] == "4" and trace["y"] == [0] * len(trace["x"])
 
 
-CASES = [
-    pytest.param(Case("fixture", FIXTURES, "browser_demo.ipynb", fixture_final), id="fixture"),
-    pytest.param(
-        Case(
-            "ex01",
-            ROOT / "release" / "ex01-message-queues",
-            "ex01-message-queues.ipynb",
-        ),
-        id="ex01-message-queues",
-    ),
+#: The fixture, then every available assignment's release as a student opens it.
+CASES = [pytest.param(Case("fixture", FIXTURES, "browser_demo.ipynb", fixture_final), id="fixture")] + [
+    pytest.param(Case(assignment_id, course.release_path(assignment_id, COURSE).parent,
+                      course.release_path(assignment_id, COURSE).name), id=assignment_id)
+    for assignment_id in AVAILABLE
 ]
 
 

@@ -1,14 +1,7 @@
-"""The grading pipeline, end to end, for every assignment in source/.
+"""The pieces of the grading pipeline: grade ids, the leak and release checks, the check command.
 
-For each assignment, in a throw-away course built from the repository's
-nbgrader_config.py: generate the release; autograde the instructor's source (it must
-score full marks) and the unanswered release (it must score 0); check that nothing
-secret reaches the release and that the committed release/ is what generation produces.
-Scores are read from the gradebook, because `nbgrader validate` exits 0 even when tests
-fail.
-
-The fixture assignment in tests/fixtures/course always runs, so the pipeline is tested
-before (and besides) the real assignments.
+Every assignment's own round trip (generate, autograde the key and the blank, leaks,
+release in sync) is in test_class_batch.py, which grades them all as one class.
 """
 
 from __future__ import annotations
@@ -33,19 +26,13 @@ from nbchecks import (
     notebooks,
     read,
     rel,
-    stderr_outputs,
     unexpected_release_errors,
 )
 
 from messagelab.instructor import cli, release
-from messagelab.instructor import nbgrader as admin
 
 INSTRUCTOR = "instructor-key"
 BLANK = "blank"
-
-ASSIGNMENTS = [pytest.param((FIXTURE_COURSE, "demo"), id="fixture-demo")] + [
-    pytest.param((ROOT, assignment), id=assignment) for assignment in admin.assignment_ids(ROOT)
-]
 
 SOURCE_NOTEBOOKS = [
     pytest.param(path, id=rel(path)) for path in notebooks(FIXTURE_COURSE / "source") + notebooks(ROOT / "source")
@@ -74,87 +61,6 @@ class Graded:
 
     def source_notebooks(self) -> list[Path]:
         return notebooks(self.source)
-
-
-@pytest.fixture(scope="module", params=ASSIGNMENTS)
-def graded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Graded:
-    origin, assignment = request.param
-    course = tmp_path_factory.mktemp(f"course-{assignment}")
-    admin.make_course(course, [assignment], source_root=origin)
-    admin.generate(assignment, course, timeout=600)
-    admin.submit(course, assignment, INSTRUCTOR, course / "source" / assignment)
-    admin.submit(course, assignment, BLANK, course / "release" / assignment)
-    # One nbgrader run grades both students.
-    admin.autograde(assignment, course, timeout=900)
-    return Graded(origin, assignment, course)
-
-
-def autograded_test_ids(path: Path) -> set[str]:
-    return {nbgrader_meta(cell)["grade_id"] for cell in read(path).cells if is_autograded_test(cell)}
-
-
-@pytest.mark.slow
-def test_source_scores_full_marks(graded: Graded) -> None:
-    grades = admin.grades(graded.assignment, INSTRUCTOR, graded.course)
-    by_cell = {(g.notebook, g.grade_id): g for g in grades}
-    tests = {(path.stem, grade_id) for path in graded.source_notebooks() for grade_id in autograded_test_ids(path)}
-    assert tests, f"{graded.assignment} has no autograded test cells"
-    missing = sorted(tests - by_cell.keys())
-    assert not missing, f"test cells without a grade in the gradebook: {missing}"
-    lost = [
-        f"{notebook}/{grade_id}: {by_cell[notebook, grade_id].auto_score} of {by_cell[notebook, grade_id].max_score}"
-        for notebook, grade_id in sorted(tests)
-        if by_cell[notebook, grade_id].auto_score != by_cell[notebook, grade_id].max_score
-    ]
-    assert not lost, "the instructor's solution loses points:\n" + "\n".join(lost)
-
-
-@pytest.mark.slow
-def test_unanswered_release_scores_zero(graded: Graded) -> None:
-    grades = admin.grades(graded.assignment, BLANK, graded.course)
-    assert grades, "the blank submission has no grades"
-    scored = [f"{g.notebook}/{g.grade_id}: {g.auto_score}" for g in grades if g.auto_score]
-    assert not scored, "an unanswered release earns points:\n" + "\n".join(scored)
-    assert sum(g.auto_score or 0 for g in grades) == 0
-
-
-@pytest.mark.slow
-def test_release_hides_solutions_and_hidden_tests(graded: Graded) -> None:
-    for source in graded.source_notebooks():
-        release = graded.generated / source.name
-        assert release.is_file(), f"{release.name} was not generated"
-        found = leaks(read(source), read(release))
-        assert not found, f"{release.name} shows what only the instructor may see:\n" + "\n".join(found)
-
-
-@pytest.mark.slow
-def test_committed_release_matches_generated(graded: Graded) -> None:
-    problems = release.release_differences(graded.generated, graded.committed)
-    assert not problems, f"{rel(graded.committed)} is out of sync with its source (run `make release`):\n" + "\n".join(
-        problems
-    )
-
-
-@pytest.mark.slow
-def test_committed_release_is_byte_identical(graded: Graded) -> None:
-    """Generation is deterministic, so `make release` on a clean tree leaves no diff."""
-    different = [
-        path.name
-        for path in notebooks(graded.generated)
-        if not (graded.committed / path.name).is_file()
-        or (graded.committed / path.name).read_bytes() != path.read_bytes()
-    ]
-    assert not different, f"regenerating {rel(graded.committed)} would change {different}"
-
-
-@pytest.mark.slow
-def test_test_cells_write_nothing_to_stderr(graded: Graded) -> None:
-    """nbgrader scores a test cell that writes to stderr as failed, warnings included."""
-    for path in graded.source_notebooks():
-        nb = execute(path)
-        tests = [i for i, cell in enumerate(nb.cells) if is_autograded_test(cell)]
-        noisy = stderr_outputs(nb, tests)
-        assert not noisy, f"{path.name}: test cells write to stderr:\n" + "\n".join(noisy)
 
 
 @pytest.mark.parametrize("origin", [FIXTURE_COURSE, ROOT], ids=["fixture", "course"])

@@ -4,7 +4,10 @@ import shutil
 from pathlib import Path
 
 import nbformat
+import pytest
+from available import COURSE, params
 
+from messagelab import course
 from messagelab.course import progress
 
 REPO = Path(__file__).resolve().parent.parent
@@ -46,3 +49,12 @@ def test_release_itself_counts_as_nothing_done(tmp_path, monkeypatch):
     progress.ensure_copies(root)
     assert (tmp_path / "elsewhere" / EX01 / f"{EX01}.ipynb").exists()
     assert progress.progress_frame(root).loc[0, "done"] == "0%"
+
+
+@pytest.mark.parametrize("assignment_id", params())
+def test_the_instructors_answers_count_as_done_and_the_release_as_not_started(assignment_id: str) -> None:
+    key = progress.progress(course.source_path(assignment_id, COURSE))
+    blank = progress.progress(course.release_path(assignment_id, COURSE))
+    assert (key.designs_done, key.written_done) == (key.designs, key.written) and key.designs + key.written > 0
+    assert (blank.designs, blank.written) == (key.designs, key.written)
+    assert blank.designs_done == blank.written_done == 0

@@ -1,0 +1,235 @@
+"""Every available assignment through the grading pipeline, as one class: each notebook once per role.
+
+One temporary course, built from the repository's nbgrader_config.py, holds every
+available assignment and the fixture assignment (which tests the pipeline itself). Each
+is generated once. Then, per assignment, a class submits and ``make autograde``'s own code
+(:func:`messagelab.instructor.autograde.grade_class`, two workers, re-verification on)
+grades it in one batch:
+
+    key    the instructor's source                              full marks
+    blank  the unanswered release                               zero
+    cheat  the release with every answer set to None and the     zero: its test cells
+           checks replaced inside its kernel                     never run in that kernel
+    crash  the release with a cell that kills its kernel         zero, and the reason
+
+The cheat and the crash are built from any release, so every new assignment gets them.
+Besides, each source and each release runs once top to bottom as a learner runs it
+(explorers drawn): the source without an error and with silent test cells, the release
+failing only where answers are missing. Scores are read from the gradebook, because
+``nbgrader validate`` exits 0 even when tests fail. Nothing secret may reach the release,
+and the committed release/ must be what generation produces.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+import pytest
+from available import AVAILABLE, COURSE
+from nbchecks import (
+    FIXTURE_COURSE,
+    ROOT,
+    execute,
+    is_autograded_test,
+    is_solution,
+    leaks,
+    nbgrader_meta,
+    notebooks,
+    read,
+    rel,
+    stderr_outputs,
+    unexpected_release_errors,
+)
+
+from messagelab.instructor import nbgrader as admin
+from messagelab.instructor import release
+from messagelab.instructor.autograde import grade_class
+from messagelab.instructor.reverify.plan import plan
+
+KEY, BLANK, CHEAT, CRASH = "key", "blank", "cheat", "crash"
+
+#: Where the batch records how long each assignment took (the suite benchmark reads it).
+TIMING = ROOT / "build" / "class-batch-timing.json"
+
+#: Replaces every check a test cell could call, inside the student's kernel.
+CHEAT_CELL = """import sys
+for _name, _module in list(sys.modules.items()):
+    if _name.startswith(("messagelab.assignments.", "messagelab.grading")):
+        for _attr in dir(_module):
+            if _attr.startswith(("check_", "require", "evaluate")):
+                setattr(_module, _attr, lambda *args, **kwargs: None)
+"""
+
+CRASH_CELL = "import os\nos._exit(1)"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One assignment of the batch and the course it comes from."""
+
+    origin: Path
+    assignment: str
+
+    @property
+    def hostile(self) -> bool:
+        """Whether the cheat and the crash submit too (the fixture's answers are functions)."""
+        return self.origin != FIXTURE_COURSE
+
+
+ENTRIES = [Entry(FIXTURE_COURSE, "demo")] + [Entry(COURSE, assignment) for assignment in AVAILABLE]
+PARAMS = [pytest.param(e, id="fixture-demo" if not e.hostile else e.assignment) for e in ENTRIES]
+HOSTILE = [p for p in PARAMS if p.values[0].hostile]
+
+
+@dataclass
+class Batch:
+    course: Path
+    verdicts: dict[tuple[str, str], list] = field(default_factory=dict)  # (assignment, student) -> verdicts
+    reasons: dict[tuple[str, str], str] = field(default_factory=dict)  # why a student is listed as failed
+    seconds: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    def generated(self, entry: Entry) -> Path:
+        return self.course / "release" / entry.assignment
+
+    def scores(self, entry: Entry, student: str) -> dict[str, float | None]:
+        return {g.grade_id: g.auto_score for g in admin.grades(entry.assignment, student, self.course)
+                if g.cell_type == "code" and g.grade_id in test_ids(entry)}
+
+
+def test_ids(entry: Entry) -> set[str]:
+    return {nbgrader_meta(cell)["grade_id"] for path in notebooks(entry.origin / "source" / entry.assignment)
+            for cell in read(path).cells if is_autograded_test(cell)}
+
+
+def hostile_copy(blank: Path, dest: Path, cell_source: str, *, answers_to_none: bool) -> Path:
+    """The blank release with ``cell_source`` (and the answers set to None) before its first answer."""
+    dest.mkdir(parents=True)
+    for path in notebooks(blank):
+        nb = read(path)
+        names = sorted({name for test in plan(path).tests for name in test.answers}) if answers_to_none else []
+        source = "\n".join([cell_source, *(f"{name} = None" for name in names)])
+        first = next(i for i, cell in enumerate(nb.cells) if is_solution(cell))
+        nb.cells.insert(first, nbformat.v4.new_code_cell(source))
+        nbformat.write(nb, dest / path.name)
+    return dest
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory: pytest.TempPathFactory) -> Batch:
+    base = tmp_path_factory.mktemp("class-batch")
+    result = Batch(base / "course")
+    for entry in ENTRIES:
+        admin.make_course(result.course, [entry.assignment], source_root=entry.origin)
+    for entry in ENTRIES:
+        started = time.monotonic()
+        admin.generate(entry.assignment, result.course, timeout=900)
+        generated = time.monotonic() - started
+        blank = result.generated(entry)
+        admin.submit(result.course, entry.assignment, KEY, result.course / "source" / entry.assignment)
+        admin.submit(result.course, entry.assignment, BLANK, blank)
+        if entry.hostile:
+            work = base / "hostile" / entry.assignment
+            admin.submit(result.course, entry.assignment, CHEAT,
+                         hostile_copy(blank, work / CHEAT, CHEAT_CELL, answers_to_none=True))
+            admin.submit(result.course, entry.assignment, CRASH,
+                         hostile_copy(blank, work / CRASH, CRASH_CELL, answers_to_none=False))
+        started = time.monotonic()
+        graded = grade_class(entry.assignment, result.course, workers=2, progress=None, workdir=base)
+        result.seconds[entry.assignment] = {"generate": generated, "autograde": time.monotonic() - started,
+                                            "submissions": len(graded.results)}
+        for r in graded.results:
+            result.verdicts[entry.assignment, r.student] = list(r.verification or [])
+            if not r.graded:
+                result.reasons[entry.assignment, r.student] = r.reason or ""
+    TIMING.parent.mkdir(parents=True, exist_ok=True)
+    TIMING.write_text(json.dumps(result.seconds, indent=2) + "\n")
+    return result
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("entry", PARAMS)
+def test_source_scores_full_marks(batch: Batch, entry: Entry) -> None:
+    grades = {g.grade_id: g for g in admin.grades(entry.assignment, KEY, batch.course)}
+    tests = test_ids(entry)
+    assert tests, f"{entry.assignment} has no autograded test cells"
+    assert not tests - grades.keys(), f"test cells without a grade: {sorted(tests - grades.keys())}"
+    lost = [f"{g}: {grades[g].auto_score} of {grades[g].max_score}" for g in sorted(tests)
+            if grades[g].auto_score != grades[g].max_score]
+    reasons = [f"{v.grade_id}: {v.reason}" for v in batch.verdicts[entry.assignment, KEY] if v.passed is False]
+    assert not lost, "the instructor's solution loses points:\n" + "\n".join(lost + reasons)
+    assert (entry.assignment, KEY) not in batch.reasons
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("entry", PARAMS)
+def test_unanswered_release_scores_zero(batch: Batch, entry: Entry) -> None:
+    scores = batch.scores(entry, BLANK)
+    assert scores, "the blank submission has no grades"
+    assert all(score == 0 for score in scores.values()), f"an unanswered release earns points: {scores}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("entry", HOSTILE)
+def test_checks_replaced_in_the_kernel_earn_nothing(batch: Batch, entry: Entry) -> None:
+    """Plain nbgrader would pass these test cells: the checks they call were replaced in the kernel."""
+    scores = batch.scores(entry, CHEAT)
+    assert scores and all(score == 0 for score in scores.values()), scores
+    verdicts = batch.verdicts[entry.assignment, CHEAT]
+    assert verdicts and all(v.passed is False for v in verdicts), [(v.grade_id, v.reason) for v in verdicts]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("entry", HOSTILE)
+def test_a_kernel_that_dies_scores_zero_and_says_why(batch: Batch, entry: Entry) -> None:
+    scores = batch.scores(entry, CRASH)
+    assert scores and all(score == 0 for score in scores.values()), scores
+    assert all("kernel died" in v.reason for v in batch.verdicts[entry.assignment, CRASH])
+    assert "kernel stopped" in batch.reasons[entry.assignment, CRASH]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("entry", PARAMS)
+def test_release_hides_solutions_and_hidden_tests(batch: Batch, entry: Entry) -> None:
+    for source in notebooks(entry.origin / "source" / entry.assignment):
+        generated = batch.generated(entry) / source.name
+        assert generated.is_file(), f"{generated.name} was not generated"
+        found = leaks(read(source), read(generated))
+        assert not found, f"{generated.name} shows what only the instructor may see:\n" + "\n".join(found)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("entry", PARAMS)
+def test_committed_release_is_what_generation_gives(batch: Batch, entry: Entry) -> None:
+    """Cell by cell, then byte for byte: `make release` on a clean tree leaves no diff."""
+    committed = entry.origin / "release" / entry.assignment
+    problems = release.release_differences(batch.generated(entry), committed)
+    assert not problems, f"{rel(committed)} is out of sync with its source (run `make release`):\n" + "\n".join(
+        problems
+    )
+    different = [path.name for path in notebooks(batch.generated(entry))
+                 if (committed / path.name).read_bytes() != path.read_bytes()]
+    assert not different, f"regenerating {rel(committed)} would change {different}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("entry", PARAMS)
+def test_source_runs_top_to_bottom_with_silent_test_cells(entry: Entry) -> None:
+    """As a learner runs it, explorers drawn; a test cell writing to stderr fails in Validate."""
+    for path in notebooks(entry.origin / "source" / entry.assignment):
+        nb = execute(path)  # raises CellExecutionError, naming the cell, on the first error
+        assert all(cell.execution_count is not None for cell in nb.cells if cell.cell_type == "code")
+        tests = [i for i, cell in enumerate(nb.cells) if is_autograded_test(cell)]
+        noisy = stderr_outputs(nb, tests)
+        assert not noisy, f"{path.name}: test cells write to stderr:\n" + "\n".join(noisy)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("entry", PARAMS)
+def test_release_fails_only_where_answers_are_missing(entry: Entry) -> None:
+    for path in notebooks(entry.origin / "release" / entry.assignment):
+        problems = unexpected_release_errors(execute(path, allow_errors=True))
+        assert not problems, f"{rel(path)}: cells a student did not write fail:\n" + "\n".join(problems)
