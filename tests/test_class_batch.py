@@ -97,10 +97,10 @@ class Batch:
 
     def scores(self, entry: Entry, student: str) -> dict[str, float | None]:
         return {g.grade_id: g.auto_score for g in admin.grades(entry.assignment, student, self.course)
-                if g.cell_type == "code" and g.grade_id in test_ids(entry)}
+                if g.cell_type == "code" and g.grade_id in autograded_ids(entry)}
 
 
-def test_ids(entry: Entry) -> set[str]:
+def autograded_ids(entry: Entry) -> set[str]:
     return {nbgrader_meta(cell)["grade_id"] for path in notebooks(entry.origin / "source" / entry.assignment)
             for cell in read(path).cells if is_autograded_test(cell)}
 
@@ -154,7 +154,7 @@ def batch(tmp_path_factory: pytest.TempPathFactory) -> Batch:
 @pytest.mark.parametrize("entry", PARAMS)
 def test_source_scores_full_marks(batch: Batch, entry: Entry) -> None:
     grades = {g.grade_id: g for g in admin.grades(entry.assignment, KEY, batch.course)}
-    tests = test_ids(entry)
+    tests = autograded_ids(entry)
     assert tests, f"{entry.assignment} has no autograded test cells"
     assert not tests - grades.keys(), f"test cells without a grade: {sorted(tests - grades.keys())}"
     lost = [f"{g}: {grades[g].auto_score} of {grades[g].max_score}" for g in sorted(tests)
