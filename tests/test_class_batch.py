@@ -13,9 +13,8 @@ grades it in one batch:
     crash  the release with a cell that kills its kernel         zero, and the reason
 
 The cheat and the crash are built from any release, so every new assignment gets them.
-Besides, each source and each release runs once top to bottom as a learner runs it
-(explorers drawn): the source without an error and with silent test cells, the release
-failing only where answers are missing. Scores are read from the gradebook, because
+(test_learner_runs.py runs each source and release as a learner does.) Scores are read
+from the gradebook, because
 ``nbgrader validate`` exits 0 even when tests fail. Nothing secret may reach the release,
 and the committed release/ must be what generation produces.
 """
@@ -29,11 +28,9 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from available import AVAILABLE, COURSE
+from available import ENTRIES, HOSTILE, PARAMS, Entry
 from nbchecks import (
-    FIXTURE_COURSE,
     ROOT,
-    execute,
     is_autograded_test,
     is_solution,
     leaks,
@@ -41,8 +38,6 @@ from nbchecks import (
     notebooks,
     read,
     rel,
-    stderr_outputs,
-    unexpected_release_errors,
 )
 
 from messagelab.instructor import nbgrader as admin
@@ -65,24 +60,6 @@ for _name, _module in list(sys.modules.items()):
 """
 
 CRASH_CELL = "import os\nos._exit(1)"
-
-
-@dataclass(frozen=True)
-class Entry:
-    """One assignment of the batch and the course it comes from."""
-
-    origin: Path
-    assignment: str
-
-    @property
-    def hostile(self) -> bool:
-        """Whether the cheat and the crash submit too (the fixture's answers are functions)."""
-        return self.origin != FIXTURE_COURSE
-
-
-ENTRIES = [Entry(FIXTURE_COURSE, "demo")] + [Entry(COURSE, assignment) for assignment in AVAILABLE]
-PARAMS = [pytest.param(e, id="fixture-demo" if not e.hostile else e.assignment) for e in ENTRIES]
-HOSTILE = [p for p in PARAMS if p.values[0].hostile]
 
 
 @dataclass
@@ -213,23 +190,3 @@ def test_committed_release_is_what_generation_gives(batch: Batch, entry: Entry) 
     different = [path.name for path in notebooks(batch.generated(entry))
                  if (committed / path.name).read_bytes() != path.read_bytes()]
     assert not different, f"regenerating {rel(committed)} would change {different}"
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("entry", PARAMS)
-def test_source_runs_top_to_bottom_with_silent_test_cells(entry: Entry) -> None:
-    """As a learner runs it, explorers drawn; a test cell writing to stderr fails in Validate."""
-    for path in notebooks(entry.origin / "source" / entry.assignment):
-        nb = execute(path)  # raises CellExecutionError, naming the cell, on the first error
-        assert all(cell.execution_count is not None for cell in nb.cells if cell.cell_type == "code")
-        tests = [i for i, cell in enumerate(nb.cells) if is_autograded_test(cell)]
-        noisy = stderr_outputs(nb, tests)
-        assert not noisy, f"{path.name}: test cells write to stderr:\n" + "\n".join(noisy)
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("entry", PARAMS)
-def test_release_fails_only_where_answers_are_missing(entry: Entry) -> None:
-    for path in notebooks(entry.origin / "release" / entry.assignment):
-        problems = unexpected_release_errors(execute(path, allow_errors=True))
-        assert not problems, f"{rel(path)}: cells a student did not write fail:\n" + "\n".join(problems)

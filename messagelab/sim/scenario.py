@@ -63,10 +63,6 @@ class Scenario:
                 if name not in known or name in self.design_fields:
                     raise ValueError(f"{self.name}: variant {variant!r} changes {name!r}, not a workload field")
 
-    def variant(self, name: str) -> Any:
-        """The scenario's config under the named variant."""
-        return self.config.replace(**self.variants[name])
-
     def targets_frame(self) -> pd.DataFrame:
         """The business targets as a table."""
         return pd.DataFrame(
