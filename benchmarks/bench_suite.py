@@ -60,24 +60,25 @@ def clone_course(dest: Path, copies: int) -> list[str]:
     return ids
 
 
-def run_suites(course_root: Path) -> tuple[float, int, str]:
-    """Seconds, pytest's exit status and its last line, for the suites on ``course_root``."""
+def run_suites(course_root: Path) -> tuple[float, int, str, list[str]]:
+    """Seconds, pytest's exit status, its last line and the tests that failed, on ``course_root``."""
     env = dict(os.environ, MESSAGELAB_TEST_COURSE=str(course_root), CI="true")
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "auto", "--dist", "loadfile",
-               *SUITES]
+    command = [sys.executable, "-m", "pytest", "-q", "-rf", "-p", "no:cacheprovider", "-n", "auto", "--dist",
+               "loadfile", *SUITES]
     started = time.perf_counter()
     proc = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
     seconds = time.perf_counter() - started
-    last = (proc.stdout.strip().splitlines() or [""])[-1]
-    return seconds, proc.returncode, last
+    lines = proc.stdout.strip().splitlines()
+    failed = [line.split(" ", 1)[1] for line in lines if line.startswith("FAILED ")]
+    return seconds, proc.returncode, (lines or [""])[-1], failed
 
 
 def main(copies: int = 15, out: Path | str = DEFAULT_OUT) -> dict[str, Any]:
     if not 1 <= copies <= len(course.ASSIGNMENTS):
         raise SystemExit(f"--copies must be 1 to {len(course.ASSIGNMENTS)}")
     print(f"Per-assignment suites on this course ({', '.join(SUITES)}) …", flush=True)
-    one_s, one_code, one_last = run_suites(ROOT)
-    print(f"  {one_s:.0f} s: {one_last}", flush=True)
+    one_s, one_code, one_last, one_failed = run_suites(ROOT)
+    print(f"  {one_s:.0f} s: {one_last}", *one_failed, sep="\n  ", flush=True)
     with tempfile.TemporaryDirectory(prefix="bench-suite-") as tmp:
         clone = Path(tmp) / "course"
         print(f"Building a course of {copies} copies of {TEMPLATE} in {clone} …", flush=True)
@@ -85,17 +86,18 @@ def main(copies: int = 15, out: Path | str = DEFAULT_OUT) -> dict[str, Any]:
         ids = clone_course(clone, copies)
         build_s = time.perf_counter() - started
         print(f"Same suites on {copies} assignments …", flush=True)
-        many_s, many_code, many_last = run_suites(clone)
-        print(f"  {many_s:.0f} s: {many_last}", flush=True)
+        many_s, many_code, many_last, many_failed = run_suites(clone)
+        print(f"  {many_s:.0f} s: {many_last}", *many_failed, sep="\n  ", flush=True)
     available_here = sum(course.status(a, ROOT) == "available" for a in course.ASSIGNMENTS)
     per_assignment = (many_s - one_s) / (copies - available_here) if copies > available_here else float("nan")
     result = {
         "cpu_count": os.cpu_count(),
         "load_before": os.getloadavg()[0],
         "suites": SUITES,
-        "this_course": {"assignments": available_here, "seconds": one_s, "exit": one_code, "summary": one_last},
+        "this_course": {"assignments": available_here, "seconds": one_s, "exit": one_code, "summary": one_last,
+                        "failed": one_failed},
         "copies": {"assignments": len(ids), "seconds": many_s, "exit": many_code, "summary": many_last,
-                   "build_seconds": build_s},
+                   "failed": many_failed, "build_seconds": build_s},
         "seconds_per_added_assignment": per_assignment,
     }
     out = Path(out)

@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from available import AVAILABLE, COURSE
-from nbchecks import FIXTURES, ROOT
+from nbchecks import FIXTURES, ROOT, rel
 
 from messagelab import course
 
@@ -416,7 +416,7 @@ def timing_summary(case: Case, moves: list[dict], chromium_version: str) -> dict
     frames = [round(m["frame_ms"], 1) for m in timed]
     p50, p95 = (float(np.percentile(samples, q)) for q in (50, 95))
     return {
-        "notebook": str((case.folder / case.notebook).relative_to(ROOT)),
+        "notebook": rel(case.folder / case.notebook),
         "measured": "key press on the first slider -> the plotly chart's new trace data in "
                     "the page (performance.now() in the page); frame_* = to the end of the "
                     "next frame after that",
@@ -465,7 +465,7 @@ def record_timing(name: str, entry: dict, path: Path | None = None) -> None:
 def test_slider_redraws_the_chart(case: Case, lab: Lab) -> None:
     require(
         (case.folder / case.notebook).is_file(),
-        f"{(case.folder / case.notebook).relative_to(ROOT)} does not exist yet",
+        f"{rel(case.folder / case.notebook)} does not exist yet",
     )
     from playwright.sync_api import sync_playwright
 
