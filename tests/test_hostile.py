@@ -229,6 +229,23 @@ def test_one_server_checks_submission_after_submission_and_none_sees_another(tmp
     assert not second["g"].passed and "NameError" in second["g"].reason
 
 
+def test_a_worker_keeps_one_server_for_every_students_scratch_course() -> None:
+    """Each student is graded in a scratch course with a gradebook of its own: still one server."""
+    import dataclasses
+
+    from messagelab.instructor.reverify import execute
+
+    plan = planning.Plan("demo", "python3", "import math", ())
+    first = course_settings.settings(ROOT)
+    second = dataclasses.replace(first, db_url="sqlite:////elsewhere/gradebook.db")
+    try:
+        server = execute.check_server(plan, first)
+        assert execute.check_server(plan, second) is server
+        assert execute.check_server(dataclasses.replace(plan, setup="import os"), second) is not server
+    finally:
+        execute.close_servers()
+
+
 def test_a_setup_that_fails_is_the_graders_problem_not_the_students(tmp_path: Path) -> None:
     plan = planning.Plan("demo", "python3", "import no_such_module_here", ())
     checks = clean.CheckServer(plan, course_settings.settings(ROOT))

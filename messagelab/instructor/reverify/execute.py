@@ -62,13 +62,19 @@ _job: Job | None = None
 #: Whether a kernel starts in an empty folder (probed once per process, when one did not).
 _kernel_starts_here: bool | None = None
 
-#: This process's check servers, one per notebook setup, reused from submission to submission.
-_servers: dict[tuple[str, Settings], CheckServer] = {}
+#: This process's check servers, one per notebook setup and scoring rule, reused from
+#: submission to submission.
+_servers: dict[tuple[str, float, str | None], CheckServer] = {}
 
 
 def check_server(plan: Plan, settings: Settings) -> CheckServer:
-    """The running check server for ``plan``'s setup, started if there is none (or it died)."""
-    key = (plan.setup, settings)
+    """The running check server for ``plan``'s setup, started if there is none (or it died).
+
+    Servers are keyed by what a server runs and how it scores (the setup, the cell timeout,
+    the ignore pattern), not by the whole ``settings``: each student's scratch course has a
+    gradebook of its own, which must not start a new server per student.
+    """
+    key = (plan.setup, settings.cell_timeout_s, settings.ignore_pattern)
     server = _servers.get(key)
     if server is None or not server.alive():
         if server is not None:
