@@ -277,3 +277,21 @@ def stderr_outputs(nb: nbformat.NotebookNode, cells: list[int]) -> list[str]:
             if output.output_type == "stream" and output.name == "stderr":
                 found.append(f"{label(index, cell)}: {output.text.strip()[:300]!r}")
     return found
+
+
+def require_sandbox() -> str:
+    """The sandbox mode for a test that needs students' code confined: ``require``.
+
+    Skips on a machine where bubblewrap cannot run (a laptop without it); fails in CI, which
+    installs it (``.ci/run``).
+    """
+    import pytest
+
+    from messagelab.instructor.sandbox import find_sandbox
+
+    sandbox, why = find_sandbox("auto")
+    if sandbox is None:
+        if os.environ.get("CI"):
+            pytest.fail(f"no sandbox: {why} (required when CI is set)")
+        pytest.skip(f"no sandbox: {why}")
+    return "require"

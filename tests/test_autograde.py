@@ -25,7 +25,7 @@ from pathlib import Path
 import nbformat
 import psutil
 import pytest
-from nbchecks import FIXTURE_COURSE, ROOT, nbgrader_meta, read
+from nbchecks import FIXTURE_COURSE, ROOT, nbgrader_meta, read, require_sandbox
 
 from messagelab.instructor import autograde, cli
 from messagelab.instructor import nbgrader as admin
@@ -311,12 +311,22 @@ def test_merge_writes_only_what_autograding_owns(graded: Graded, tmp_path: Path)
 # ---------------------------------------------------------------------------
 
 
+def _kernels_left(folder: Path) -> list[int]:
+    leftovers = []
+    for process in psutil.process_iter(["cmdline", "cwd"]):
+        cwd = process.info["cwd"] or ""
+        if cwd.startswith(str(folder)) and "ipykernel_launcher" in " ".join(process.info["cmdline"] or []):
+            leftovers.append(process.pid)
+    return leftovers
+
+
 @pytest.mark.slow
-def test_overrun_and_killed_grader_cost_one_student_each(tmp_path: Path) -> None:
-    """One worker: a sleeper overruns the time limit, a notebook kills the process grading it.
+def test_overrun_and_a_signal_to_the_grader_cost_one_student_at_most(tmp_path: Path) -> None:
+    """One worker: a sleeper overruns the time limit, a notebook signals the process grading it.
 
     Plain nbgrader would wait out the sleeper cell by cell and lose the whole batch to the
-    second; here each costs its student, a fresh worker takes over, and no kernel is left.
+    second. Here the sleeper costs its own student and a fresh worker takes over; in the
+    sandbox the grader is not even in the assassin's pid namespace, so it is graded as usual.
     """
     answers = {
         "sleeper": "import time\ntime.sleep(3600)",
@@ -324,26 +334,29 @@ def test_overrun_and_killed_grader_cost_one_student_each(tmp_path: Path) -> None
         "full": "source",
     }
     course = new_course(tmp_path, answers)
-    batch = grade_class(
-        ASSIGNMENT,
-        course,
-        students=list(answers),
-        workers=1,
-        timeout=30,
-        progress=None,
-        workdir=tmp_path,
-    )
+    batch = grade_class(ASSIGNMENT, course, students=list(answers), workers=1, timeout=30, progress=None,
+                        workdir=tmp_path, sandbox=require_sandbox())
     by_student = {r.student: r for r in batch.results}
     assert "timed out after 30.0 s" in by_student["sleeper"].reason
-    assert "grading process died" in by_student["assassin"].reason
+    assert by_student["assassin"].graded, by_student["assassin"].reason
     assert by_student["full"].graded
     assert auto_scores(course, "full") == EXPECTED["full"]
-    leftovers = []
-    for process in psutil.process_iter(["cmdline", "cwd"]):
-        cwd = process.info["cwd"] or ""
-        if cwd.startswith(str(tmp_path)) and "ipykernel_launcher" in " ".join(process.info["cmdline"] or []):
-            leftovers.append(process.pid)
-    assert leftovers == [], "kernels left running after the batch"
+    assert _kernels_left(tmp_path) == [], "kernels left running after the batch"
+
+
+def test_without_a_sandbox_a_killed_grader_still_costs_one_student(tmp_path: Path) -> None:
+    """Unconfined (``--sandbox off``), a kernel can kill its worker: that student fails, with a
+    defined score on every test cell, and the next student is graded by a fresh worker."""
+    answers = {"assassin": "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)", "full": "source"}
+    course = new_course(tmp_path, answers)
+    batch = grade_class(ASSIGNMENT, course, students=list(answers), workers=1, progress=None,
+                        workdir=tmp_path, sandbox="off")
+    by_student = {r.student: r for r in batch.results}
+    assert "grading process died" in by_student["assassin"].reason
+    assert "WITHOUT a sandbox" in batch.summary()
+    assert all(score == 0 for score in auto_scores(course, "assassin").values())
+    assert auto_scores(course, "full") == EXPECTED["full"]
+    assert _kernels_left(tmp_path) == []
 
 
 # ---------------------------------------------------------------------------

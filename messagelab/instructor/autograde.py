@@ -72,11 +72,15 @@ from typing import Any
 from messagelab.course.root import CONFIG_NAME, course_root
 from messagelab.instructor.nbgrader import NbgraderError, interpreter_path
 from messagelab.instructor.reverify.verdict import Verdict
+from messagelab.instructor.safecopy import copy_tree
+from messagelab.instructor.sandbox import Sandbox, SandboxUnavailable, find_sandbox, to_dict
 
-#: Seconds one student's grading may take before it is stopped and reported. nbgrader's own
-#: per-cell limit (``c.Execute.timeout``) ends a looping cell long before; this catches a
-#: kernel that ignores interrupts.
-DEFAULT_TIMEOUT_S = 1200.0
+#: Seconds one student's grading may take before it is stopped and reported: the whole
+#: submission, every notebook, kernel and checks. nbgrader's own per-cell limit
+#: (``c.Execute.timeout``) ends one looping cell; this ends a notebook that waits just under
+#: it in cell after cell, and a kernel that ignores interrupts. Exercise 01 grades in about
+#: 3 s, so an honest notebook is far from it.
+DEFAULT_TIMEOUT_S = 600.0
 
 #: Seconds a worker may take to import nbgrader and report ready.
 STARTUP_TIMEOUT_S = 120.0
@@ -99,7 +103,7 @@ _WORKER_CODE = "from messagelab.instructor.autograde import serve_worker; serve_
 
 
 class AutogradeError(NbgraderError):
-    """The class cannot be graded at all (no gradebook, unknown assignment, …)."""
+    """The class cannot be graded at all (no gradebook, unknown assignment, no sandbox when one is required, …)."""
 
 
 # ---------------------------------------------------------------------------
@@ -117,6 +121,7 @@ class StudentResult:
     reason: str | None = None  # why it failed, for the summary
     verification: list[Verdict] | None = None  # the clean verdict on each test cell
     log: Path | None = None  # nbgrader's log for a failed submission
+    skipped: list[str] = field(default_factory=list)  # files of the submission not copied, and why
 
 
 @dataclass
@@ -128,6 +133,9 @@ class BatchResult:
     seconds: float
     results: list[StudentResult] = field(default_factory=list)
     logs: Path | None = None  # folder keeping the logs of failed submissions
+    #: Where students' code ran: the sandbox, or why there was none.
+    sandbox: str = ""
+    sandboxed: bool = False
 
     @property
     def graded(self) -> list[StudentResult]:
@@ -153,10 +161,16 @@ class BatchResult:
             f"{len(self.failed)} failed, in {_duration(self.seconds)} with {_count(self.workers, 'worker')} "
             f"({self.per_minute:.1f} submissions per minute)"
         ]
+        lines.append(f"students' code ran in: {self.sandbox}" if self.sandboxed
+                     else f"WARNING: students' code ran WITHOUT a sandbox ({self.sandbox})")
         if self.failed:
             width = max(len(r.student) for r in self.failed)
             lines.append("failed:")
             lines += [f"  {r.student:<{width}}  {r.reason}" for r in self.failed]
+        skipped = [r for r in self.results if r.skipped]
+        if skipped:
+            lines.append("files not copied from submissions (links and special files are never followed):")
+            lines += [f"  {r.student}: {', '.join(r.skipped)}" for r in skipped]
         if self.logs is not None:
             lines.append(f"nbgrader's logs of the failed submissions: {self.logs}")
         return "\n".join(lines)
@@ -253,10 +267,12 @@ def _grade_job(job: dict[str, str]) -> dict[str, Any]:
     """One submission through nbgrader with re-verification, in this worker."""
     from messagelab.instructor.reverify import execute
     from messagelab.instructor.reverify.settings import settings
+    from messagelab.instructor.sandbox import from_dict
 
     try:
         plans = _plans(Path(job["source"]))
-        verifying = execute.start_job(execute.Job(plans, settings(Path(job["course"])), Path(job["scratch"])))
+        verifying = execute.start_job(execute.Job(plans, settings(Path(job["course"])), Path(job["scratch"]),
+                                                  sandbox=from_dict(job.get("sandbox"))))
     except Exception as error:  # the instructor's notebooks cannot be planned: grade nothing
         return {"returncode": None, "verdicts": {}, "stopped": {}, "error": f"{type(error).__name__}: {error}"}
     try:
@@ -531,6 +547,28 @@ def _failure_reason(log: Path) -> str:
 # ---------------------------------------------------------------------------
 
 
+def _verdicts_of(plan: Any, returned: Any) -> list[Verdict] | None:
+    """The worker's verdicts on ``plan``'s test cells, or None unless there is one for each.
+
+    The worker is trusted, but its answer is read as data: anything malformed or missing
+    counts as no verdict, so the notebook fails closed.
+    """
+    if not isinstance(returned, list):
+        return None
+    by_cell: dict[str, Verdict] = {}
+    for item in returned:
+        try:
+            verdict = Verdict(**item)
+        except TypeError:
+            return None
+        if verdict.notebook != plan.notebook or verdict.passed not in (True, False, None):
+            return None
+        by_cell[verdict.grade_id] = verdict
+    if set(by_cell) != {test.grade_id for test in plan.tests}:
+        return None
+    return [by_cell[test.grade_id] for test in plan.tests]
+
+
 @dataclass(frozen=True)
 class _Job:
     """One student's scratch course, ready to grade."""
@@ -538,6 +576,7 @@ class _Job:
     student: str
     course: Path
     log: Path
+    skipped: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -555,9 +594,11 @@ class _Batch:
     """One run over a class: scratch courses, worker threads, and the parent's merges."""
 
     def __init__(
-        self, assignment: str, root: Path, coursedir: Any, scratch: Path, logs: Path, *, timeout: float
+        self, assignment: str, root: Path, coursedir: Any, scratch: Path, logs: Path, *, timeout: float,
+        sandboxes: list[Sandbox | None],
     ) -> None:
         self.assignment = assignment
+        self.sandboxes = sandboxes
         self.timeout = timeout
         self.root = root
         self.coursedir = coursedir
@@ -595,11 +636,13 @@ class _Batch:
             # Data files the notebooks read; the notebooks themselves are in the gradebook.
             ignored = shutil.ignore_patterns("*.ipynb", *coursedir.ignore)
             shutil.copytree(source, place.format_path(place.source_directory, ".", assignment), ignore=ignored)
-        shutil.copytree(submitted, place.format_path(place.submitted_directory, student, assignment))
+        # The student's files: never through a link, never a FIFO or a device.
+        skipped = copy_tree(submitted, place.format_path(place.submitted_directory, student, assignment))
         shutil.copyfile(self.snapshot, course / "gradebook.db")
-        return _Job(student, course, self.logs / f"{student}.log")
+        return _Job(student, course, self.logs / f"{student}.log", tuple(skipped))
 
-    def drain(self, worker: _Worker, todo: queue.Queue[str], done: queue.Queue[_Done], stop: threading.Event) -> None:
+    def drain(self, worker: _Worker, slot: int, todo: queue.Queue[str], done: queue.Queue[_Done],
+              stop: threading.Event) -> None:
         """A worker thread: take students until none is left, hand each result to the parent."""
         try:
             while not stop.is_set():
@@ -613,7 +656,8 @@ class _Batch:
                         done.put(_Done(student, None, None, job, 0.0))
                         continue
                     payload = {"course": str(job.course), "assignment": self.assignment, "student": student,
-                               "source": str(self.source), "scratch": str(job.course)}
+                               "source": str(self.source), "scratch": str(job.course),
+                               "sandbox": to_dict(self.sandboxes[slot])}
                     answer, why, seconds = worker.grade({**payload, "log": str(job.log)}, self.timeout)
                 except Exception as error:  # a worker that cannot start, a full disk: this student only
                     done.put(_Done(student, None, None, f"{type(error).__name__}: {error}", 0.0))
@@ -625,40 +669,50 @@ class _Batch:
     def finish(self, done: _Done) -> StudentResult:
         """Merge one student into the real course: in the parent, one student at a time.
 
-        nbgrader's scores (the clean verdicts, written by the workers' Execute step) are
-        merged; then every test cell gets a defined score no higher than its verdict, with a
-        verdict of "failed, and why" for each notebook the worker could not run.
+        Fails closed. nbgrader's scores (the clean verdicts, written by the workers' Execute
+        step) are merged; then every test cell gets a defined score no higher than its
+        verdict, with a verdict of "failed, and why" for each notebook the worker could not
+        run or verify. If writing those verdicts fails, every test cell of the student is set
+        to 0 with the reason; the in-kernel score is never what remains.
         """
-        answer = done.answer or {}
-        error = answer.get("error")
+        answer = done.answer if isinstance(done.answer, dict) else {}
+        error = answer.get("error") if isinstance(answer.get("error"), str) else None
         result = StudentResult(done.student, answer.get("returncode") == 0 and not error, done.seconds,
                                done.why or error)
         job = done.job
         if job is None:
             return result
+        result.skipped = list(job.skipped)
         coursedir, assignment, student = self.coursedir, self.assignment, done.student
         place = self._scratch_coursedir(job.course)
         target = Path(coursedir.format_path(coursedir.autograded_directory, student, assignment))
         graded_notebooks = Path(place.format_path(place.autograded_directory, student, assignment))
         scored = answer.get("returncode") is not None and graded_notebooks.is_dir()
+        why = done.why or error or None
         try:
             scratch_url = f"sqlite:///{job.course / 'gradebook.db'}"
             _merge(coursedir.db_url, scratch_url, coursedir.course_id, assignment, student, scores=scored)
             if target.exists():
                 shutil.rmtree(target)  # as `nbgrader autograde --force` does, graded or not
             if scored:
-                shutil.copytree(graded_notebooks, target)
-            if not error:
-                result.verification = self._record(student, answer, job)
-        except Exception as failure:
+                # The kernel wrote into this folder: links and special files stay behind.
+                result.skipped += copy_tree(graded_notebooks, target)
+            result.verification = self._record(student, answer, job, why)
+        except Exception as failure:  # noqa: BLE001 - fail closed: zero, and say why
             result.graded = False
-            result.reason = f"could not record the grades: {type(failure).__name__}: {failure}"
+            result.reason = f"could not record the verdicts ({type(failure).__name__}: {failure}); "
+            try:
+                self._zero(student, result.reason)
+                result.reason += "every test cell was set to 0"
+            except Exception as again:  # noqa: BLE001 - the gradebook itself is unwritable
+                result.reason += f"the gradebook could not be written either ({type(again).__name__}: {again})"
         finally:
             shutil.rmtree(job.course, ignore_errors=True)
-        stopped = "; ".join(f"{name}: {why}" for name, why in (answer.get("stopped") or {}).items())
-        if stopped and result.graded:
+        stopped = answer.get("stopped") if isinstance(answer.get("stopped"), dict) else {}
+        stopped_text = "; ".join(f"{name}: {why}" for name, why in stopped.items())
+        if stopped_text and result.graded:
             result.graded = False  # scored up to where it stopped; the instructor should look
-            result.reason = f"scored up to where the kernel stopped ({stopped})"
+            result.reason = f"scored up to where the kernel stopped ({stopped_text})"
         if not result.graded:
             result.reason = result.reason or _failure_reason(job.log)
             result.log = job.log if job.log.is_file() else None
@@ -666,24 +720,39 @@ class _Batch:
             job.log.unlink(missing_ok=True)
         return result
 
-    def _record(self, student: str, answer: dict[str, Any], job: _Job) -> list[Verdict]:
-        """Each test cell's verdict into the real gradebook (at most the clean score; none left empty)."""
+    def _record(self, student: str, answer: dict[str, Any], job: _Job, why: str | None) -> list[Verdict]:
+        """Each test cell's verdict into the real gradebook (at most the clean score; none left empty).
+
+        A notebook the worker returned no verdicts for (nbgrader could not read or run it,
+        the worker died or overran, re-verification could not run) fails every test, with
+        ``why`` or the reason in nbgrader's log.
+        """
         from messagelab.instructor.reverify.record import record
         from messagelab.instructor.reverify.submission import unread_verdicts
 
-        returned = answer.get("verdicts") or {}
+        returned = answer.get("verdicts") if isinstance(answer.get("verdicts"), dict) else {}
         submitted = Path(self.coursedir.format_path(self.coursedir.submitted_directory, student, self.assignment))
         verdicts: list[Verdict] = []
         for name, plan in self.plans.items():
-            if name in returned:
-                verdicts += [Verdict(**v) for v in returned[name]]
-            else:  # nbgrader did not run this notebook: it could not be read, or grading stopped first
-                verdicts += unread_verdicts(plan, submitted / f"{name}.ipynb", _failure_reason(job.log))
+            mine = _verdicts_of(plan, returned.get(name))
+            if mine is not None:
+                verdicts += mine
+            else:
+                verdicts += unread_verdicts(plan, submitted / f"{name}.ipynb", why or _failure_reason(job.log))
         return record(self.root, self.assignment, student, verdicts, self.plans, self.coursedir.db_url)
 
-    def run(self, students: list[str], workers: int, say: Callable[[str], None]) -> BatchResult:
+    def _zero(self, student: str, reason: str) -> None:
+        """Every test cell of ``student``'s submission at 0, with ``reason`` (the last resort)."""
+        from messagelab.instructor.reverify.record import record
+
+        verdicts = [Verdict(plan.notebook, test.grade_id, False, reason, test.points, 0.0)
+                    for plan in self.plans.values() for test in plan.tests]
+        record(self.root, self.assignment, student, verdicts, self.plans, self.coursedir.db_url)
+
+    def run(self, students: list[str], workers: int, say: Callable[[str], None], sandbox: str) -> BatchResult:
         started = time.monotonic()
-        batch = BatchResult(self.assignment, workers, 0.0)
+        batch = BatchResult(self.assignment, workers, 0.0, sandbox=sandbox,
+                            sandboxed=all(box is not None for box in self.sandboxes))
         self.logs.mkdir(parents=True, exist_ok=True)
         _snapshot(_sqlite_path(self.coursedir.db_url), self.snapshot)
         todo: queue.Queue[str] = queue.Queue()
@@ -697,9 +766,14 @@ class _Batch:
         package_parent = str(Path(__file__).resolve().parents[2])
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_parent, env.get("PYTHONPATH")]))
         pool = [_Worker(self.scratch / f"worker-{index}.log", env) for index in range(workers)]
-        threads = [threading.Thread(target=self.drain, args=(w, todo, done, stop), daemon=True) for w in pool]
+        threads = [threading.Thread(target=self.drain, args=(w, slot, todo, done, stop), daemon=True)
+                   for slot, w in enumerate(pool)]
 
         say(f"Autograding {_count(len(students), 'submission')} of {self.assignment} with {_count(workers, 'worker')}")
+        if batch.sandboxed:
+            say(f"Students' code runs in {sandbox}")
+        else:
+            say(_NO_SANDBOX_WARNING.format(why=sandbox))
         for thread in threads:
             thread.start()
         try:
@@ -720,6 +794,14 @@ class _Batch:
         if any(result.log for result in batch.failed):
             batch.logs = self.logs
         return batch
+
+
+_NO_SANDBOX_WARNING = """\
+WARNING: NO SANDBOX: {why}.
+  Students' code runs as this user, with this user's files, processes and network: a
+  notebook can read the solutions and the gradebook, or stop this batch. Scores still come
+  from the clean checks. To grade in a sandbox, install bubblewrap (apt-get install
+  bubblewrap); `--sandbox require` refuses to grade without one."""
 
 
 def _progress_line(batch: BatchResult, total: int, result: StudentResult) -> str:
@@ -754,12 +836,15 @@ def grade_class(
     timeout: float = DEFAULT_TIMEOUT_S,
     progress: Callable[[str], None] | None = _print_progress,
     workdir: Path | None = None,
+    sandbox: str = "auto",
 ) -> BatchResult:
     """Autograde ``submitted/*/<assignment>/`` (or the ``students`` given) on ``workers`` processes.
 
     ``workers`` defaults to ``os.cpu_count()``; ``timeout`` is the seconds one student may
     take; ``progress`` receives one line per student (default: printed on stdout, flushed);
-    ``workdir`` holds the scratch courses (default: ``.autograde/`` in the course). Every
+    ``workdir`` holds the scratch courses (default: ``.autograde/`` in the course);
+    ``sandbox`` is ``auto`` (each kernel and check process in a bubblewrap sandbox when one
+    runs here, else a loud warning), ``require`` (no grading without one) or ``off``. Every
     student is graded afresh, as with ``nbgrader autograde --force``, and re-verified in the
     same run. The real gradebook and ``autograded/`` receive the grades; the logs of failed
     submissions go to ``logs/autograde/<assignment>/`` in the course; the result says who
@@ -789,6 +874,12 @@ def grade_class(
         pattern = coursedir.format_path(coursedir.submitted_directory, "*", assignment)
         raise AutogradeError(f"no submissions of {assignment} in {pattern}")
     workers = min(workers or os.cpu_count() or 1, len(wanted))
+    try:
+        found = [find_sandbox(sandbox, slot=slot) for slot in range(workers)]
+    except (SandboxUnavailable, ValueError) as error:
+        raise AutogradeError(f"no sandbox for students' code: {error}") from None
+    sandboxes = [box for box, _ in found]
+    described = found[0][1]
 
     base = Path(workdir) if workdir is not None else root / SCRATCH_DIR
     base.mkdir(parents=True, exist_ok=True)
@@ -797,10 +888,10 @@ def grade_class(
     shutil.rmtree(logs, ignore_errors=True)
     try:
         try:
-            grading = _Batch(assignment, root, coursedir, scratch, logs, timeout=timeout)
+            grading = _Batch(assignment, root, coursedir, scratch, logs, timeout=timeout, sandboxes=sandboxes)
         except (OSError, ValueError, RuntimeError) as error:
             raise AutogradeError(f"cannot re-verify {assignment}: {error}") from None
-        return grading.run(wanted, workers, progress or (lambda line: None))
+        return grading.run(wanted, workers, progress or (lambda line: None), described)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
         if workdir is None and base.is_dir() and not any(base.iterdir()):

@@ -4,7 +4,7 @@ From the course root (``make release``, ``make autograde``, ``make grades`` call
 
     python -m messagelab.instructor release [ID ...]        # source/<id> -> release/<id>
     python -m messagelab.instructor check [ID ...]          # is release/ in sync with source/?
-    python -m messagelab.instructor autograde ID [--workers N] [--student S ...]   # on every core
+    python -m messagelab.instructor autograde ID [--workers N] [--student S ...] [--sandbox auto|require|off]
     python -m messagelab.instructor grades [--to grades.csv]
 """
 
@@ -19,6 +19,7 @@ from messagelab.course.root import course_root
 from messagelab.instructor import autograde as autograding
 from messagelab.instructor.nbgrader import NbgraderError, export_grades
 from messagelab.instructor.release import check_release, orphaned_releases, release, selected_ids
+from messagelab.instructor.sandbox import MODES as SANDBOX_MODES
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -49,6 +50,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=autograding.DEFAULT_TIMEOUT_S,
         metavar="SECONDS",
         help="stop one student's grading after this long (default: %(default)g)",
+    )
+
+    p_grade.add_argument(
+        "--sandbox",
+        choices=SANDBOX_MODES,
+        default="auto",
+        help="run students' code in a bubblewrap sandbox: auto (when one runs here, else warn), "
+        "require (refuse to grade without one) or off (default: %(default)s)",
     )
 
     p_grades = commands.add_parser("grades", help="export the gradebook to CSV")
@@ -82,7 +91,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 p_grade.error("--workers must be at least 1")
             try:
                 batch = autograding.grade_class(
-                    args.id, root, students=args.student, workers=args.workers, timeout=args.timeout
+                    args.id, root, students=args.student, workers=args.workers, timeout=args.timeout,
+                    sandbox=args.sandbox,
                 )
             except autograding.AutogradeError as error:
                 print(error, file=sys.stderr)

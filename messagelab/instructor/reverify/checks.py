@@ -16,11 +16,14 @@ import builtins
 import json
 import os
 import re
+import secrets
 import select
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +31,7 @@ from typing import Any
 from messagelab.instructor.reverify.plain import NotPlain, decode
 from messagelab.instructor.reverify.plan import Plan
 from messagelab.instructor.reverify.settings import Settings
+from messagelab.instructor.sandbox import Sandbox
 
 #: Address space of the clean check process. Checks on plain values need little; a value
 #: that makes a check allocate without bound fails that check instead of the machine.
@@ -76,14 +80,18 @@ class CheckServer:
     reuses it from student to student; a server that dies or overruns is replaced.
     """
 
-    def __init__(self, plan: Plan, settings: Settings) -> None:
-        self.plan, self.settings = plan, settings
+    def __init__(self, plan: Plan, settings: Settings, sandbox: Sandbox | None = None) -> None:
+        self.plan, self.settings, self.sandbox = plan, settings, sandbox
         self._folder = Path(tempfile.mkdtemp(prefix="messagelab-checks-"))
         self.log = self._folder / "checks.log"
         env = dict(os.environ, NBGRADER_EXECUTION="autograde")
+        command = [sys.executable, "-I", "-c", _CHECK_SERVER.format(path=str(_PACKAGE_PARENT))]
+        if sandbox is not None:
+            sandbox.hand_over(self._folder)
+            command = sandbox.command(command, cwd=str(self._folder), env=env)
         with open(self.log, "wb") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-I", "-c", _CHECK_SERVER.format(path=str(_PACKAGE_PARENT))],
+                command,
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=log,
@@ -111,13 +119,21 @@ class CheckServer:
             pass  # it has stopped: reading its answer says so
 
     def _answer(self, timeout: float) -> dict[str, Any] | None:
+        """The server's next line as a JSON object; None when it overran ``timeout`` or died.
+
+        A line that is not a JSON object reads as ``{}`` (no answer), so it never stops the
+        reading of the lines after it.
+        """
         assert self.process.stdout is not None
-        ready, _, _ = select.select([self.process.stdout], [], [], timeout)
+        ready, _, _ = select.select([self.process.stdout], [], [], max(timeout, 0.0))
         line = self.process.stdout.readline() if ready else ""
-        try:
-            return json.loads(line) if line else None
-        except ValueError:
+        if not line:
             return None
+        try:
+            answer = json.loads(line)
+        except (ValueError, RecursionError):
+            return {}
+        return answer if isinstance(answer, dict) else {}
 
     def _setup(self) -> None:
         if self._ready:
@@ -129,31 +145,35 @@ class CheckServer:
             raise CheckSetupError(f"the clean check process could not set up {self.plan.notebook}: {detail}")
         self._ready = True
 
-    def run(self, cells: list[dict[str, Any]], scratch: Path) -> dict[str, CheckResult]:
+    def run(self, cells: list[dict[str, Any]], scratch: Path | None = None) -> dict[str, CheckResult]:
         """The result of each of ``cells`` (dicts of grade_id, source, points, values), by grade_id.
 
-        Results are written to a file in ``scratch``; a check that did not finish (out of
-        time or memory, or the child died) fails with that reason.
+        Results come back on the server's own output pipe, which only the server and the
+        child it forks hold, each tagged with this request's token; a check that did not
+        finish (out of time or memory, or the child died) fails with that reason.
         """
         self._setup()
-        results = Path(scratch) / f"results-{os.getpid()}-{id(cells)}.jsonl"
-        self._send({"cells": cells, "results": str(results)})
-        wait = 120 + len(cells) * (self.settings.cell_timeout_s + 10)
-        if self._answer(wait) is None:
-            self.close()  # overran or died: the next submission gets a new server
-        records = []
-        if results.is_file():
-            for line in results.read_text().splitlines():
-                try:
-                    records.append(json.loads(line))
-                except ValueError:
-                    break
-        verdicts = {
-            r["grade_id"]: CheckResult(bool(r["passed"]), float(r["earned"]), str(r["reason"]),
-                                       str(r.get("stdout", "")))
-            for r in records
-            if "grade_id" in r
-        }
+        token = secrets.token_hex(16)
+        self._send({"cells": cells, "token": token})
+        deadline = time.monotonic() + 120 + len(cells) * (self.settings.cell_timeout_s + 10)
+        verdicts: dict[str, CheckResult] = {}
+        wanted = {cell["grade_id"] for cell in cells}
+        while True:
+            answer = self._answer(deadline - time.monotonic())
+            if answer is None:
+                self.close()  # overran or died: the next submission gets a new server
+                break
+            if answer.get("done") == token:
+                break
+            result = answer.get("result")
+            if answer.get("token") != token or not isinstance(result, dict) or result.get("grade_id") not in wanted:
+                continue
+            try:
+                verdicts.setdefault(str(result["grade_id"]), CheckResult(
+                    result["passed"] is True, float(result["earned"]), str(result["reason"]),
+                    str(result.get("stdout", ""))))
+            except (KeyError, TypeError, ValueError):
+                continue
         unfinished = CheckResult(False, 0.0, "the check did not finish (it ran out of time or memory)")
         for cell in cells:
             verdicts.setdefault(cell["grade_id"], unfinished)
@@ -213,71 +233,70 @@ def serve() -> int:
     signal.signal(signal.SIGALRM, on_alarm)
     for line in sys.stdin:
         request = json.loads(line)
+        token = request["token"]
         child = os.fork()
         if child == 0:
             code = 1
             try:
-                control.close()
                 code = _run_cells(request["cells"], namespace, float(job["timeout"]), job.get("ignore_pattern"),
-                                  request["results"])
+                                  lambda result, token=token: say({"token": token, "result": result}))
             finally:
+                control.flush()
                 os._exit(code)
         _, status = os.waitpid(child, 0)
-        say({"done": True, "status": status})
+        say({"done": token, "status": status})
     return 0
 
 
 def _run_cells(cells: list[dict[str, Any]], namespace: dict[str, Any], timeout: float, pattern: str | None,
-               results_path: str) -> int:
-    """Each test cell on its plain values, in a forked child; one JSON line of results each."""
+               report: Callable[[dict[str, Any]], None]) -> int:
+    """Each test cell on its plain values, in a forked child; ``report`` gets each one's result."""
     import contextlib
     import io
     import signal
     import traceback
 
-    with open(results_path, "a", encoding="utf-8") as out:
-        for cell in cells:
-            for name, tree in cell["values"].items():
-                namespace.pop(name, None)
-                if tree != {"missing": True}:
-                    try:
-                        namespace[name] = decode(tree)
-                    except NotPlain:
-                        pass  # checked by the parent already: the check then fails on the name
-            err = io.StringIO()
-            with tempfile.TemporaryFile() as fd_err:
-                saved = os.dup(2)
-                os.dup2(fd_err.fileno(), 2)
-                failure, result = None, None
-                out_text = io.StringIO()
+    for cell in cells:
+        for name, tree in cell["values"].items():
+            namespace.pop(name, None)
+            if tree != {"missing": True}:
                 try:
-                    signal.setitimer(signal.ITIMER_REAL, timeout)
-                    with contextlib.redirect_stdout(out_text), contextlib.redirect_stderr(err):
-                        result = _run_as_cell(cell["source"], namespace, f"<{cell['grade_id']}>")
-                except _CheckTimeout:
-                    failure = f"the check ran past {timeout:g} s"
-                except BaseException as error:  # noqa: BLE001 - any failure of the instructor's check
-                    lines = traceback.format_exception_only(type(error), error)
-                    failure = "".join(lines).strip()
-                finally:
-                    signal.setitimer(signal.ITIMER_REAL, 0)
-                    sys.stderr.flush()
-                    os.dup2(saved, 2)
-                    os.close(saved)
-                fd_err.seek(0)
-                stderr = err.getvalue() + fd_err.read().decode("utf-8", "replace")
-            if failure is None and stderr and not (pattern and re.search(pattern, stderr)):
-                failure = "the check wrote to stderr: " + stderr.strip()[:500]
-            earned = 0.0
-            if failure is None:
-                try:
-                    earned = _partial_credit(result, float(cell["points"]))
-                except Exception as error:  # a result whose text cannot be shown: an error in the notebook too
-                    failure = f"the check's result could not be shown: {type(error).__name__}: {error}"
-            out.write(json.dumps({"grade_id": cell["grade_id"], "passed": failure is None,
-                                  "earned": earned if failure is None else 0.0, "reason": failure or "passed",
-                                  "stdout": out_text.getvalue()[:MAX_STDOUT_CHARS]}) + "\n")
-            out.flush()
+                    namespace[name] = decode(tree)
+                except NotPlain:
+                    pass  # checked by the parent already: the check then fails on the name
+        err = io.StringIO()
+        with tempfile.TemporaryFile() as fd_err:
+            saved = os.dup(2)
+            os.dup2(fd_err.fileno(), 2)
+            failure, result = None, None
+            out_text = io.StringIO()
+            try:
+                signal.setitimer(signal.ITIMER_REAL, timeout)
+                with contextlib.redirect_stdout(out_text), contextlib.redirect_stderr(err):
+                    result = _run_as_cell(cell["source"], namespace, f"<{cell['grade_id']}>")
+            except _CheckTimeout:
+                failure = f"the check ran past {timeout:g} s"
+            except BaseException as error:  # noqa: BLE001 - any failure of the instructor's check
+                lines = traceback.format_exception_only(type(error), error)
+                failure = "".join(lines).strip()
+            finally:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+                sys.stderr.flush()
+                os.dup2(saved, 2)
+                os.close(saved)
+            fd_err.seek(0)
+            stderr = err.getvalue() + fd_err.read().decode("utf-8", "replace")
+        if failure is None and stderr and not (pattern and re.search(pattern, stderr)):
+            failure = "the check wrote to stderr: " + stderr.strip()[:500]
+        earned = 0.0
+        if failure is None:
+            try:
+                earned = _partial_credit(result, float(cell["points"]))
+            except Exception as error:  # a result whose text cannot be shown: an error in the notebook too
+                failure = f"the check's result could not be shown: {type(error).__name__}: {error}"
+        report({"grade_id": cell["grade_id"], "passed": failure is None,
+                "earned": earned if failure is None else 0.0, "reason": failure or "passed",
+                "stdout": out_text.getvalue()[:MAX_STDOUT_CHARS]})
     return 0
 
 

@@ -40,6 +40,7 @@ from messagelab.instructor.reverify.plain import MAX_SNAPSHOT_CHARS, NotPlain, d
 from messagelab.instructor.reverify.plan import Plan, TestCell, is_test, nbgrader_meta
 from messagelab.instructor.reverify.settings import Settings
 from messagelab.instructor.reverify.verdict import Verdict
+from messagelab.instructor.sandbox import Sandbox, sandboxed_kernel_manager
 
 
 @dataclass
@@ -55,6 +56,8 @@ class Job:
     stopped: dict[str, str] = field(default_factory=dict)
     #: Why re-verification itself could not run (the grading machine's problem), or None.
     error: str | None = None
+    #: Where the student's kernel and the clean checks run (None: unconfined, as plain nbgrader).
+    sandbox: Sandbox | None = None
 
 
 _job: Job | None = None
@@ -64,22 +67,22 @@ _kernel_starts_here: bool | None = None
 
 #: This process's check servers, one per notebook setup and scoring rule, reused from
 #: submission to submission.
-_servers: dict[tuple[str, float, str | None], CheckServer] = {}
+_servers: dict[tuple[str, float, str | None, Sandbox | None], CheckServer] = {}
 
 
-def check_server(plan: Plan, settings: Settings) -> CheckServer:
+def check_server(plan: Plan, settings: Settings, sandbox: Sandbox | None = None) -> CheckServer:
     """The running check server for ``plan``'s setup, started if there is none (or it died).
 
     Servers are keyed by what a server runs and how it scores (the setup, the cell timeout,
     the ignore pattern), not by the whole ``settings``: each student's scratch course has a
     gradebook of its own, which must not start a new server per student.
     """
-    key = (plan.setup, settings.cell_timeout_s, settings.ignore_pattern)
+    key = (plan.setup, settings.cell_timeout_s, settings.ignore_pattern, sandbox)
     server = _servers.get(key)
     if server is None or not server.alive():
         if server is not None:
             server.close()
-        server = _servers[key] = CheckServer(plan, settings)
+        server = _servers[key] = CheckServer(plan, settings, sandbox.for_checks() if sandbox else None)
     return server
 
 
@@ -112,6 +115,8 @@ class VerifiedExecute(Execute):
         job = _job
         if job is None:
             raise RuntimeError("VerifiedExecute runs only inside messagelab's autograde workers (no job set)")
+        if job.sandbox is not None:
+            self.kernel_manager_class = sandboxed_kernel_manager(job.sandbox)
         name = (resources or {}).get("unique_key", "")
         plan = job.plans.get(name)
         if plan is None or not plan.tests:
@@ -123,7 +128,7 @@ class VerifiedExecute(Execute):
         self._ran_tests: set[str] = set()
         stopped: str | None = None
         try:
-            checks = check_server(plan, job.settings)  # a new one imports while the kernel starts
+            checks = check_server(plan, job.settings, job.sandbox)  # a new one imports while the kernel starts
             try:
                 super().preprocess(nb, resources, km)
             except KeyboardInterrupt:
@@ -189,7 +194,7 @@ class VerifiedExecute(Execute):
         if isinstance(error, CellTimeoutError):
             return f"a cell ran past {job.settings.cell_timeout_s:g} s and could not be interrupted"
         if self._ran_cells == 0:
-            if not kernel_starts(plan, job.settings):
+            if not kernel_starts(plan, job.settings, self.kernel_manager_class):
                 raise KernelUnavailable(f"no {plan.kernel_name!r} kernel could start: {error}") from error
             return "the notebook's kernel could not start in the submission's folder"
         return f"the notebook's kernel stopped answering ({type(error).__name__}) before this test cell"
@@ -261,7 +266,7 @@ def _outputs(verdict: Verdict, stdout: str) -> list[Any]:
     return outputs
 
 
-def kernel_starts(plan: Plan, settings: Settings) -> bool:
+def kernel_starts(plan: Plan, settings: Settings, manager_class: Any = None) -> bool:
     """Whether a kernel starts in an empty folder: tells a broken grader from a hostile folder."""
     global _kernel_starts_here
     if _kernel_starts_here is None:
@@ -269,8 +274,9 @@ def kernel_starts(plan: Plan, settings: Settings) -> bool:
 
         nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1")])
         with tempfile.TemporaryDirectory(prefix="messagelab-probe-") as empty:
+            more = {"kernel_manager_class": manager_class} if manager_class is not None else {}
             client = NotebookClient(nb, kernel_name=plan.kernel_name, timeout=int(settings.cell_timeout_s),
-                                    extra_arguments=list(settings.kernel_arguments),
+                                    extra_arguments=list(settings.kernel_arguments), **more,
                                     resources={"metadata": {"path": empty}})
             try:
                 client.execute()
