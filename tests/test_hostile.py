@@ -15,6 +15,7 @@ The quick tests at the top check the pieces of re-verification without a course.
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ import nbformat
 import numpy as np
 import pytest
 from fixtures.hostile import corpus
-from nbchecks import FIXTURE_COURSE, ROOT
+from nbchecks import FIXTURE_COURSE, ROOT, require_sandbox
 
 from messagelab.instructor import nbgrader as admin
 from messagelab.instructor.reverify import checks as clean
@@ -41,8 +42,13 @@ DEMO_SOURCE = FIXTURE_COURSE / "source" / "demo" / "demo.ipynb"
 #: re-verification, and every honest cell of Exercise 01 runs in under 3 s.
 CELL_TIMEOUT_S = 10
 
+#: The batch's limit on one submission: the sleeper (9 s in every cell) passes it, the slow
+#: honest student (15 s of waiting, ~25 s in all on a busy machine) does not come near it.
+SUBMISSION_TIMEOUT_S = 75
+
 CASES = {case.student: case for case in corpus.CASES}
-WRONG_BASED = [name for name, case in CASES.items() if case.base == "wrong" and name != "honest-wrong"]
+WRONG_BASED = [name for name, case in CASES.items()
+               if case.base == "wrong" and not case.lost and name != "honest-wrong"]
 IN_KERNEL_CHEATS = [name for name, case in CASES.items() if case.cheats_in_kernel]
 
 
@@ -123,7 +129,8 @@ def test_deep_or_huge_answers_fail_instead_of_hanging() -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ['{"grade_id": "g", "values": {"x": NaN}}', '{"values": []}', "[1, 2]", '{"grade_id": "g"}']
+    "text", ['{"grade_id": "g", "values": {"x": NaN}}', '{"values": []}', "[1, 2]", '{"grade_id": "g"}',
+             '{"grade_id": "g", "values": {"x": ' + "[" * 100_000 + "]" * 100_000 + "}}"]
 )
 def test_malformed_snapshots_are_rejected(text: str) -> None:
     with pytest.raises((plain.NotPlain, ValueError)):
@@ -271,6 +278,36 @@ class Batch:
     verdicts: dict[str, list[Verdict]]  # the clean verdicts, per student
     reasons: dict[str, str]  # why each student make autograde reports as failed
     seconds: dict[str, float] = field(default_factory=dict)
+    submitted_before: dict[str, str] = field(default_factory=dict)  # every submitted file's digest
+    summary: str = ""
+    left_running: list[str] = field(default_factory=list)  # processes of the batch still alive after it
+
+
+def digests(folder: Path) -> dict[str, str]:
+    """Each file under ``folder`` (not following links): its SHA-256, or what it is."""
+    import hashlib
+    import stat
+
+    found = {}
+    for path in sorted(folder.rglob("*")):
+        info = path.lstat()
+        if stat.S_ISREG(info.st_mode):
+            found[str(path.relative_to(folder))] = hashlib.sha256(path.read_bytes()).hexdigest()
+        elif not stat.S_ISDIR(info.st_mode):
+            found[str(path.relative_to(folder))] = f"special {stat.S_IFMT(info.st_mode):o}"
+    return found
+
+
+def processes_under(folder: Path) -> list[str]:
+    """Processes whose working folder or command line is under ``folder``."""
+    import psutil
+
+    found = []
+    for process in psutil.process_iter(["pid", "cmdline", "cwd"]):
+        where = (process.info["cwd"] or "") + " " + " ".join(process.info["cmdline"] or [])
+        if str(folder) in where and process.pid != os.getpid():
+            found.append(f"{process.pid}: {where[:200]}")
+    return found
 
 
 def autograded_scores(course: Path, student: str, tests: set[str]) -> dict[str, float | None]:
@@ -292,13 +329,21 @@ def graded_test_cells(course: Path, student: str) -> dict[str, list]:
             if corpus.is_test(cell)}
 
 
-def autograde_class(course: Path) -> tuple[dict[str, list[Verdict]], dict[str, str]]:
-    """Grade the class as ``make autograde`` does: each student's verdicts, and why any failed."""
+def autograde_class(course: Path) -> tuple[dict[str, list[Verdict]], dict[str, str], str]:
+    """Grade the class as ``make autograde`` does, in the sandbox: each student's verdicts,
+    why any failed, and the summary."""
     from messagelab.instructor.autograde import grade_class
 
-    result = grade_class(ASSIGNMENT, course, workers=2, progress=None)
+    result = grade_class(ASSIGNMENT, course, workers=2, progress=None, timeout=SUBMISSION_TIMEOUT_S,
+                         sandbox=require_sandbox())
     verdicts = {r.student: list(r.verification) for r in result.results if r.verification is not None}
-    return verdicts, {r.student: r.reason or "" for r in result.results if not r.graded}
+    return verdicts, {r.student: r.reason or "" for r in result.results if not r.graded}, result.summary()
+
+
+def _site_packages() -> list[Path]:
+    import site
+
+    return [Path(p) for p in site.getsitepackages()]
 
 
 @pytest.fixture(scope="module")
@@ -315,10 +360,18 @@ def batch(tmp_path_factory: pytest.TempPathFactory) -> Batch:
         course / "release" / ASSIGNMENT / corpus.NOTEBOOK, course / "source" / ASSIGNMENT / corpus.NOTEBOOK, DEMO_SOURCE
     )
     corpus.write(sources, course / "submitted")
+    submitted_before = digests(course / "submitted")
 
     started = time.monotonic()
-    verdicts, reasons = autograde_class(course)
+    try:
+        verdicts, reasons, summary = autograde_class(course)
+    finally:
+        for packages in _site_packages():  # should the vandal ever get there, leave no trace behind
+            planted = packages / corpus.PTH_NAME
+            if planted.exists():
+                planted.rename(course / f"planted-{corpus.PTH_NAME}")
     seconds["autograde"] = time.monotonic() - started
+    left_running = processes_under(course)
     print(f"\nhostile batch of {len(CASES)}: generate {seconds['generate']:.0f} s, "
           f"make autograde (re-verifying) {seconds['autograde']:.0f} s")
 
@@ -326,7 +379,7 @@ def batch(tmp_path_factory: pytest.TempPathFactory) -> Batch:
     tests = {t.grade_id for t in plan.tests}
     scores = {student: autograded_scores(course, student, tests) for student in CASES}
     max_scores = {t.grade_id: t.points for t in plan.tests}
-    return Batch(course, max_scores, scores, verdicts, reasons, seconds)
+    return Batch(course, max_scores, scores, verdicts, reasons, seconds, submitted_before, summary, left_running)
 
 
 def as_scores(batch: Batch, student: str) -> dict[str, float]:
@@ -432,6 +485,70 @@ def test_the_memory_bomb_hit_the_kernels_limit(batch: Batch) -> None:
 def test_each_failure_says_why(batch: Batch, student: str, reason: str) -> None:
     failed = [v for v in batch.verdicts[student] if v.passed is False]
     assert failed and any(reason in v.reason for v in failed), [v.reason for v in failed]
+
+
+# ---------------------------------------------------------------------------
+# Attacks on the grader itself (sandbox, verdict channel, time)
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_no_kernel_wrote_outside_its_own_folder(batch: Batch) -> None:
+    """The vandal found nothing to write: no mark above its folder, no other submission
+    changed, no manual score given, nothing planted in the environment."""
+    marks = [str(p.relative_to(batch.course)) for p in batch.course.rglob("HOSTILE-MARK")]
+    assert [m for m in marks if not m.startswith("autograded/vandal/")] == []
+    assert digests(batch.course / "submitted") == batch.submitted_before
+    assert not list(batch.course.glob(f"planted-{corpus.PTH_NAME}"))
+    assert not any((packages / corpus.PTH_NAME).exists() for packages in _site_packages())
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{batch.course / 'gradebook.db'}") as gradebook:
+        manual = [(g.name, g.student.id) for g in gradebook.db.query(__import__("nbgrader.api").api.Grade)
+                  if g.manual_score is not None]
+    assert manual == []
+
+
+@pytest.mark.slow
+def test_no_kernel_read_the_solutions_or_the_gradebook(batch: Batch) -> None:
+    graded = nbformat.read(batch.course / "autograded" / "vandal" / ASSIGNMENT / corpus.NOTEBOOK, 4)
+    text = "".join(str(out.get("text", "")) for cell in graded.cells for out in cell.get("outputs", []))
+    assert "SOLUTION-LEAK" not in text and "GRADEBOOK-LEAK" not in text
+
+
+@pytest.mark.slow
+def test_nothing_a_kernel_started_outlives_the_batch(batch: Batch) -> None:
+    """The forger's detached process died with its kernel's pid namespace."""
+    assert batch.left_running == []
+
+
+@pytest.mark.slow
+def test_links_and_fifos_are_never_followed_or_copied(batch: Batch) -> None:
+    import stat
+
+    for student in ("links-and-fifos",):
+        graded = batch.course / "autograded" / student / ASSIGNMENT
+        kinds = {p.name: stat.S_IFMT(p.lstat().st_mode) for p in graded.iterdir()}
+        assert all(kind in (stat.S_IFREG, stat.S_IFDIR) for kind in kinds.values()), kinds
+        assert sum(p.lstat().st_size for p in graded.iterdir()) < 10 * 2**20
+    for name in ("data.bin (a link)", "pipe.fifo (a FIFO)", "zero.bin (a link)", "trap.fifo (a FIFO)"):
+        assert name in batch.summary, batch.summary
+
+
+@pytest.mark.slow
+def test_a_sleeper_is_stopped_at_the_submission_limit_and_an_honest_slow_student_is_not(batch: Batch) -> None:
+    from messagelab.instructor.autograde import _duration
+
+    assert f"timed out after {_duration(SUBMISSION_TIMEOUT_S)}" in batch.reasons["sleeper"]
+    assert as_scores(batch, "sleeper") == dict.fromkeys(batch.max_scores, 0.0)
+    assert as_scores(batch, "slow-honest") == batch.max_scores
+    assert "slow-honest" not in batch.reasons
+
+
+@pytest.mark.slow
+def test_the_batch_ran_in_the_sandbox(batch: Batch) -> None:
+    assert "students' code ran in: bubblewrap" in batch.summary
+    assert "WITHOUT a sandbox" not in batch.summary
 
 
 @pytest.mark.slow

@@ -180,6 +180,9 @@ class VerifiedExecute(Execute):
         except (ValueError, NotPlain) as error:
             self._failures[test.grade_id] = f"its answers could not be read ({error})"
             return
+        except Exception as error:  # noqa: BLE001 - whatever the kernel printed, this cell fails closed
+            self._failures[test.grade_id] = f"its answers could not be read ({type(error).__name__})"
+            return
         if data.get("grade_id") != test.grade_id:
             self._failures[test.grade_id] = "its snapshot is for another cell"
             return

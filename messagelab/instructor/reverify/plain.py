@@ -103,7 +103,10 @@ def _reject_constant(name: str) -> None:
 
 def parse_snapshot(text: str) -> dict[str, Any]:
     """A snapshot line's JSON: ``{"grade_id": …, "values": {name: tree or {"missing": true}}}``."""
-    data = json.loads(text, parse_constant=_reject_constant)
+    try:
+        data = json.loads(text, parse_constant=_reject_constant)
+    except RecursionError:  # nested deeper than the parser's stack: a bomb, not an answer
+        raise NotPlain("the snapshot is nested too deeply") from None
     if type(data) is not dict or type(data.get("values")) is not dict:
         raise NotPlain("malformed snapshot")
     return data
