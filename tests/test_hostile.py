@@ -480,6 +480,7 @@ def test_the_memory_bomb_hit_the_kernels_limit(batch: Batch) -> None:
         ("shadowed-kernel", "the notebook's kernel could not start in the submission's folder"),
         ("always-equal", "visibility_timeout_s is not plain data"),
         ("reordered-tests", "NameError: name 'design' is not defined"),
+        ("json-bomb", "its answers could not be read (the snapshot is nested too deeply)"),
     ],
 )
 def test_each_failure_says_why(batch: Batch, student: str, reason: str) -> None:
