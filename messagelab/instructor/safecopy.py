@@ -21,6 +21,10 @@ MAX_TREE_BYTES = 1024 * 2**20
 _CHUNK = 1024 * 1024
 
 
+def _size(count: int) -> str:
+    return f"{count // 2**20} MB" if count >= 2**20 else f"{count} bytes"
+
+
 def _kind(mode: int) -> str:
     if stat.S_ISLNK(mode):
         return "a link"
@@ -68,7 +72,7 @@ def copy_tree(source: Path | str, dest: Path | str, *, ignore: Iterable[str] = (
                 skipped.append(f"{shown} ({_kind(info.st_mode)})")
                 continue
             if total + info.st_size > max_bytes:
-                skipped.append(f"{shown} (the folder is over {max_bytes // 2**20} MB)")
+                skipped.append(f"{shown} (the folder is over {_size(max_bytes)})")
                 continue
             copied = _copy_file(path, dest / relative / name, max_bytes - total)
             if copied is None:
