@@ -115,3 +115,22 @@ def test_a_sandboxed_process_sees_only_its_folder_and_no_network(tmp_path: Path)
     if os.geteuid() == 0:
         assert found["uid"] == sandbox.uid != 0
     assert (folder / "mine.txt").read_text() == "ok"
+
+
+def test_an_environment_under_tmp_stays_visible_under_the_private_tmp(tmp_path: Path) -> None:
+    """A course or environment cloned into /tmp (as CI does) is bound after /tmp is replaced."""
+    import dataclasses
+
+    require_sandbox()
+    sandbox, _ = find_sandbox("require")
+    assert sandbox is not None
+    tool = tmp_path / "env"
+    tool.mkdir()
+    (tool / "hello.py").write_text("print('hello from the environment')")
+    folder = tmp_path / "student"
+    folder.mkdir()
+    sandbox.hand_over(folder)
+    boxed = dataclasses.replace(sandbox, readable=(*sandbox.readable, str(tool)))
+    run = subprocess.run(boxed.command([sys.executable, "-I", str(tool / "hello.py")], cwd=str(folder)),
+                         capture_output=True, text=True, timeout=60)
+    assert run.stdout.strip() == "hello from the environment", run.stderr

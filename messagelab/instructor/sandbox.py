@@ -111,14 +111,15 @@ class Sandbox:
                 "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"]
         if self.uid is None:
             args += ["--unshare-user", "--uid", "65534", "--gid", "65534"]
+        # /tmp first: a folder bound later under it (an environment in /tmp) stays visible.
+        args += ["--proc", "/proc", "--dev", "/dev",
+                 "--perms", "1777", "--size", str(self.limits.tmp_bytes), "--tmpfs", "/tmp"]
         made: set[str] = {"/tmp"}
         for path in self.readable:
             args += _parents(path, made) + ["--ro-bind", path, path]
         for path in SYSTEM_FOLDERS:  # /bin -> usr/bin on a merged-/usr system
             if os.path.islink(path):
                 args += ["--symlink", os.readlink(path), path]
-        args += ["--proc", "/proc", "--dev", "/dev",
-                 "--perms", "1777", "--size", str(self.limits.tmp_bytes), "--tmpfs", "/tmp"]
         for path in folders:
             args += _parents(path, made) + ["--bind", path, path]
         args += ["--chdir", os.path.realpath(cwd), "--clearenv"]
