@@ -295,3 +295,15 @@ def require_sandbox() -> str:
             pytest.fail(f"no sandbox: {why} (required when CI is set)")
         pytest.skip(f"no sandbox: {why}")
     return "require"
+
+
+def processes_under(folder: Path) -> list[str]:
+    """Processes whose working folder or command line is under ``folder``."""
+    import psutil
+
+    found = []
+    for process in psutil.process_iter(["pid", "cmdline", "cwd"]):
+        where = (process.info["cwd"] or "") + " " + " ".join(process.info["cmdline"] or [])
+        if str(folder) in where and process.pid != os.getpid():
+            found.append(f"{process.pid}: {where[:200]}")
+    return found

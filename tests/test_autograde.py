@@ -23,9 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
-import psutil
 import pytest
-from nbchecks import FIXTURE_COURSE, ROOT, nbgrader_meta, read, require_sandbox
+from nbchecks import FIXTURE_COURSE, ROOT, nbgrader_meta, processes_under, read, require_sandbox
 
 from messagelab.instructor import autograde, cli
 from messagelab.instructor import nbgrader as admin
@@ -311,15 +310,6 @@ def test_merge_writes_only_what_autograding_owns(graded: Graded, tmp_path: Path)
 # ---------------------------------------------------------------------------
 
 
-def _kernels_left(folder: Path) -> list[int]:
-    leftovers = []
-    for process in psutil.process_iter(["cmdline", "cwd"]):
-        cwd = process.info["cwd"] or ""
-        if cwd.startswith(str(folder)) and "ipykernel_launcher" in " ".join(process.info["cmdline"] or []):
-            leftovers.append(process.pid)
-    return leftovers
-
-
 @pytest.mark.slow
 def test_overrun_and_a_signal_to_the_grader_cost_one_student_at_most(tmp_path: Path) -> None:
     """One worker: a sleeper overruns the time limit, a notebook signals the process grading it.
@@ -341,7 +331,7 @@ def test_overrun_and_a_signal_to_the_grader_cost_one_student_at_most(tmp_path: P
     assert by_student["assassin"].graded, by_student["assassin"].reason
     assert by_student["full"].graded
     assert auto_scores(course, "full") == EXPECTED["full"]
-    assert _kernels_left(tmp_path) == [], "kernels left running after the batch"
+    assert processes_under(tmp_path) == [], "kernels left running after the batch"
 
 
 def test_without_a_sandbox_a_killed_grader_still_costs_one_student(tmp_path: Path) -> None:
@@ -356,7 +346,7 @@ def test_without_a_sandbox_a_killed_grader_still_costs_one_student(tmp_path: Pat
     assert "WITHOUT a sandbox" in batch.summary()
     assert all(score == 0 for score in auto_scores(course, "assassin").values())
     assert auto_scores(course, "full") == EXPECTED["full"]
-    assert _kernels_left(tmp_path) == []
+    assert processes_under(tmp_path) == []
 
 
 # ---------------------------------------------------------------------------

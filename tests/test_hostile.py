@@ -15,7 +15,6 @@ The quick tests at the top check the pieces of re-verification without a course.
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from dataclasses import dataclass, field
@@ -25,7 +24,7 @@ import nbformat
 import numpy as np
 import pytest
 from fixtures.hostile import corpus
-from nbchecks import FIXTURE_COURSE, ROOT, require_sandbox
+from nbchecks import FIXTURE_COURSE, ROOT, processes_under, require_sandbox
 
 from messagelab.instructor import nbgrader as admin
 from messagelab.instructor.reverify import checks as clean
@@ -180,7 +179,7 @@ def test_settings_follow_the_course_config() -> None:
 # ---------------------------------------------------------------------------
 
 
-def test_the_clean_process_scores_like_nbgrader(tmp_path: Path) -> None:
+def test_the_clean_process_scores_like_nbgrader() -> None:
     """Raising, writing to stderr (from Python or the C level) and overrunning fail; a number is partial credit."""
     plan = planning.Plan("demo", "python3", "import math", ())
     course = course_settings.Settings(cell_timeout_s=1, interrupt_on_timeout=True, kernel_arguments=(),
@@ -207,7 +206,6 @@ def test_the_clean_process_scores_like_nbgrader(tmp_path: Path) -> None:
         verdicts = checks.run(
             [{"grade_id": name, "source": source, "points": 2, "values": values}
              for name, (source, values) in cells.items()],
-            tmp_path,
         )
     finally:
         checks.close()
@@ -221,14 +219,14 @@ def test_the_clean_process_scores_like_nbgrader(tmp_path: Path) -> None:
     assert "ran past 1 s" in verdicts["swallows"].reason
 
 
-def test_one_server_checks_submission_after_submission_and_none_sees_another(tmp_path: Path) -> None:
+def test_one_server_checks_submission_after_submission_and_none_sees_another() -> None:
     """Each submission's checks run in a child forked from the server: names it bound are gone after."""
     plan = planning.Plan("demo", "python3", "import math", ())
     checks = clean.CheckServer(plan, course_settings.settings(ROOT))
     try:
         first = checks.run([{"grade_id": "g", "source": "leaked = x\nassert x == 1", "points": 1,
-                             "values": {"x": 1}}], tmp_path)
-        second = checks.run([{"grade_id": "g", "source": "leaked", "points": 1, "values": {}}], tmp_path)
+                             "values": {"x": 1}}])
+        second = checks.run([{"grade_id": "g", "source": "leaked", "points": 1, "values": {}}])
         assert checks.alive()
     finally:
         checks.close()
@@ -253,12 +251,12 @@ def test_a_worker_keeps_one_server_for_every_students_scratch_course() -> None:
         execute.close_servers()
 
 
-def test_a_setup_that_fails_is_the_graders_problem_not_the_students(tmp_path: Path) -> None:
+def test_a_setup_that_fails_is_the_graders_problem_not_the_students() -> None:
     plan = planning.Plan("demo", "python3", "import no_such_module_here", ())
     checks = clean.CheckServer(plan, course_settings.settings(ROOT))
     try:
         with pytest.raises(clean.CheckSetupError, match="no_such_module_here"):
-            checks.run([{"grade_id": "g", "source": "pass", "points": 1, "values": {}}], tmp_path)
+            checks.run([{"grade_id": "g", "source": "pass", "points": 1, "values": {}}])
     finally:
         checks.close()
 
@@ -295,18 +293,6 @@ def digests(folder: Path) -> dict[str, str]:
             found[str(path.relative_to(folder))] = hashlib.sha256(path.read_bytes()).hexdigest()
         elif not stat.S_ISDIR(info.st_mode):
             found[str(path.relative_to(folder))] = f"special {stat.S_IFMT(info.st_mode):o}"
-    return found
-
-
-def processes_under(folder: Path) -> list[str]:
-    """Processes whose working folder or command line is under ``folder``."""
-    import psutil
-
-    found = []
-    for process in psutil.process_iter(["pid", "cmdline", "cwd"]):
-        where = (process.info["cwd"] or "") + " " + " ".join(process.info["cmdline"] or [])
-        if str(folder) in where and process.pid != os.getpid():
-            found.append(f"{process.pid}: {where[:200]}")
     return found
 
 

@@ -240,7 +240,7 @@ def submitted_students(coursedir: Any, assignment: str) -> list[str]:
 def serve_worker() -> None:
     """Grade jobs read from stdin, one JSON line each, and answer each on stdout.
 
-    A job is ``{"course", "assignment", "student", "log", "source", "scratch"}``: nbgrader's
+    A job is ``{"course", "assignment", "student", "log", "source", "sandbox"}``: nbgrader's
     ``autograde`` runs in-process with ``course`` as its course root and working folder,
     re-verifying against the instructor's notebooks in ``source``, and everything it (or the
     kernel it starts) writes goes to ``log``. The answer is ``{"returncode", "verdicts",
@@ -271,7 +271,7 @@ def _grade_job(job: dict[str, str]) -> dict[str, Any]:
 
     try:
         plans = _plans(Path(job["source"]))
-        verifying = execute.start_job(execute.Job(plans, settings(Path(job["course"])), Path(job["scratch"]),
+        verifying = execute.start_job(execute.Job(plans, settings(Path(job["course"])),
                                                   sandbox=from_dict(job.get("sandbox"))))
     except Exception as error:  # the instructor's notebooks cannot be planned: grade nothing
         return {"returncode": None, "verdicts": {}, "stopped": {}, "error": f"{type(error).__name__}: {error}"}
@@ -656,8 +656,7 @@ class _Batch:
                         done.put(_Done(student, None, None, job, 0.0))
                         continue
                     payload = {"course": str(job.course), "assignment": self.assignment, "student": student,
-                               "source": str(self.source), "scratch": str(job.course),
-                               "sandbox": to_dict(self.sandboxes[slot])}
+                               "source": str(self.source), "sandbox": to_dict(self.sandboxes[slot])}
                     answer, why, seconds = worker.grade({**payload, "log": str(job.log)}, self.timeout)
                 except Exception as error:  # a worker that cannot start, a full disk: this student only
                     done.put(_Done(student, None, None, f"{type(error).__name__}: {error}", 0.0))
@@ -744,9 +743,9 @@ class _Batch:
     def _zero(self, student: str, reason: str) -> None:
         """Every test cell of ``student``'s submission at 0, with ``reason`` (the last resort)."""
         from messagelab.instructor.reverify.record import record
+        from messagelab.instructor.reverify.submission import failed_verdicts
 
-        verdicts = [Verdict(plan.notebook, test.grade_id, False, reason, test.points, 0.0)
-                    for plan in self.plans.values() for test in plan.tests]
+        verdicts = [v for plan in self.plans.values() for v in failed_verdicts(plan, reason)]
         record(self.root, self.assignment, student, verdicts, self.plans, self.coursedir.db_url)
 
     def run(self, students: list[str], workers: int, say: Callable[[str], None], sandbox: str) -> BatchResult:

@@ -30,6 +30,7 @@ as plain nbgrader does, without one.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 import shutil
@@ -246,10 +247,7 @@ def find_sandbox(mode: str = "auto", *, slot: int = 0, limits: Limits | None = N
 
 def to_dict(sandbox: Sandbox | None) -> dict[str, Any] | None:
     """A sandbox as JSON-ready data (for a worker's job)."""
-    if sandbox is None:
-        return None
-    return {"bwrap": sandbox.bwrap, "uid": sandbox.uid, "readable": list(sandbox.readable),
-            "limits": vars(sandbox.limits).copy()}
+    return None if sandbox is None else dataclasses.asdict(sandbox)
 
 
 def from_dict(data: Mapping[str, Any] | None) -> Sandbox | None:
@@ -263,6 +261,7 @@ def from_dict(data: Mapping[str, Any] | None) -> Sandbox | None:
 # ---------------------------------------------------------------------------
 
 
+@functools.cache
 def sandboxed_kernel_manager(sandbox: Sandbox) -> type:
     """A jupyter ``AsyncKernelManager`` class whose kernels start inside ``sandbox``.
 

@@ -81,7 +81,7 @@ class CheckServer:
     """
 
     def __init__(self, plan: Plan, settings: Settings, sandbox: Sandbox | None = None) -> None:
-        self.plan, self.settings, self.sandbox = plan, settings, sandbox
+        self.plan, self.settings = plan, settings
         self._folder = Path(tempfile.mkdtemp(prefix="messagelab-checks-"))
         self.log = self._folder / "checks.log"
         env = dict(os.environ, NBGRADER_EXECUTION="autograde")
@@ -145,7 +145,7 @@ class CheckServer:
             raise CheckSetupError(f"the clean check process could not set up {self.plan.notebook}: {detail}")
         self._ready = True
 
-    def run(self, cells: list[dict[str, Any]], scratch: Path | None = None) -> dict[str, CheckResult]:
+    def run(self, cells: list[dict[str, Any]]) -> dict[str, CheckResult]:
         """The result of each of ``cells`` (dicts of grade_id, source, points, values), by grade_id.
 
         Results come back on the server's own output pipe, which only the server and the

@@ -29,7 +29,6 @@ import secrets
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import nbformat
@@ -49,7 +48,6 @@ class Job:
 
     plans: Mapping[str, Plan]
     settings: Settings
-    scratch: Path
     nonce: str = field(default_factory=lambda: "@@messagelab-snapshot-" + secrets.token_hex(16) + "@@")
     verdicts: dict[str, list[Verdict]] = field(default_factory=dict)
     #: Why the kernel stopped early, per notebook (absent: it ran to the end).
@@ -135,8 +133,7 @@ class VerifiedExecute(Execute):
                 raise
             except Exception as error:  # noqa: BLE001 - the student's kernel stopped; say why
                 stopped = self._why_stopped(error, plan, job)
-            with tempfile.TemporaryDirectory(prefix="checks-", dir=job.scratch) as scratch:
-                verdicts = self._judge(nb, plan, checks, stopped, Path(scratch))
+            verdicts = self._judge(nb, plan, checks, stopped)
         except (KernelUnavailable, CheckSetupError) as error:
             job.error = f"re-verification could not run: {error}"
             raise  # nbgrader fails this notebook: no score is taken from the kernel
@@ -180,9 +177,6 @@ class VerifiedExecute(Execute):
         except (ValueError, NotPlain) as error:
             self._failures[test.grade_id] = f"its answers could not be read ({error})"
             return
-        except Exception as error:  # noqa: BLE001 - whatever the kernel printed, this cell fails closed
-            self._failures[test.grade_id] = f"its answers could not be read ({type(error).__name__})"
-            return
         if data.get("grade_id") != test.grade_id:
             self._failures[test.grade_id] = "its snapshot is for another cell"
             return
@@ -203,7 +197,7 @@ class VerifiedExecute(Execute):
         return f"the notebook's kernel stopped answering ({type(error).__name__}) before this test cell"
 
     # --- the verdicts -------------------------------------------------------------------------
-    def _judge(self, nb: Any, plan: Plan, checks: CheckServer, stopped: str | None, scratch: Path) -> list[Verdict]:
+    def _judge(self, nb: Any, plan: Plan, checks: CheckServer, stopped: str | None) -> list[Verdict]:
         verdicts: dict[str, Verdict] = {}
         to_check = []
         for test in plan.tests:
@@ -237,7 +231,7 @@ class VerifiedExecute(Execute):
             else:
                 to_check.append({"grade_id": test.grade_id, "source": test.source, "points": test.points,
                                  "values": {n: values.get(n, {"missing": True}) for n in test.answers}})
-        results = checks.run(to_check, scratch) if to_check else {}
+        results = checks.run(to_check) if to_check else {}
         shown: dict[str, str] = {}
         for cell in to_check:
             result = results[cell["grade_id"]]

@@ -36,8 +36,12 @@ def read_submission(path: Path) -> tuple[list[dict[str, Any]] | None, str]:
     return cells, ""
 
 
+def failed_verdicts(plan: Plan, reason: str) -> list[Verdict]:
+    """Every test of ``plan`` failed, for ``reason``, with 0 points."""
+    return [Verdict(plan.notebook, t.grade_id, False, reason, t.points, 0.0) for t in plan.tests]
+
+
 def unread_verdicts(plan: Plan, path: Path, fallback: str) -> list[Verdict]:
     """Every test of ``plan`` failed: why ``path`` could not be read, or ``fallback``."""
     cells, why = read_submission(path)
-    reason = why if cells is None else fallback
-    return [Verdict(plan.notebook, t.grade_id, False, reason, t.points, 0.0) for t in plan.tests]
+    return failed_verdicts(plan, why if cells is None else fallback)
