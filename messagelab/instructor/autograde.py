@@ -70,6 +70,7 @@ from pathlib import Path
 from typing import Any
 
 from messagelab.course.root import CONFIG_NAME, course_root
+from messagelab.instructor.kernels import KERNEL_MODES
 from messagelab.instructor.nbgrader import NbgraderError, interpreter_path
 from messagelab.instructor.reverify.verdict import Verdict
 from messagelab.instructor.safecopy import copy_tree
@@ -254,6 +255,7 @@ def serve_worker() -> None:
     import messagelab.instructor.reverify.execute  # noqa: F401
 
     answers.write(json.dumps({"ready": True}) + "\n")
+    from messagelab.instructor.kernels import close_zygotes
     from messagelab.instructor.reverify.execute import close_servers
 
     try:
@@ -261,6 +263,7 @@ def serve_worker() -> None:
             answers.write(json.dumps(_grade_job(json.loads(line))) + "\n")
     finally:
         close_servers()
+        close_zygotes()
 
 
 def _grade_job(job: dict[str, str]) -> dict[str, Any]:
@@ -272,7 +275,8 @@ def _grade_job(job: dict[str, str]) -> dict[str, Any]:
     try:
         plans = _plans(Path(job["source"]))
         verifying = execute.start_job(execute.Job(plans, settings(Path(job["course"])),
-                                                  sandbox=from_dict(job.get("sandbox"))))
+                                                  sandbox=from_dict(job.get("sandbox")),
+                                                  kernel_home=job.get("kernels")))
     except Exception as error:  # the instructor's notebooks cannot be planned: grade nothing
         return {"returncode": None, "verdicts": {}, "stopped": {}, "error": f"{type(error).__name__}: {error}"}
     try:
@@ -595,10 +599,11 @@ class _Batch:
 
     def __init__(
         self, assignment: str, root: Path, coursedir: Any, scratch: Path, logs: Path, *, timeout: float,
-        sandboxes: list[Sandbox | None],
+        sandboxes: list[Sandbox | None], warm: bool = True,
     ) -> None:
         self.assignment = assignment
         self.sandboxes = sandboxes
+        self.warm = warm
         self.timeout = timeout
         self.root = root
         self.coursedir = coursedir
@@ -655,8 +660,10 @@ class _Batch:
                     if isinstance(job, str):
                         done.put(_Done(student, None, None, job, 0.0))
                         continue
+                    sandbox = self.sandboxes[slot]
                     payload = {"course": str(job.course), "assignment": self.assignment, "student": student,
-                               "source": str(self.source), "sandbox": to_dict(self.sandboxes[slot])}
+                               "source": str(self.source), "sandbox": to_dict(sandbox),
+                               "kernels": str(self.scratch / f"kernels-{slot}") if sandbox and self.warm else None}
                     answer, why, seconds = worker.grade({**payload, "log": str(job.log)}, self.timeout)
                 except Exception as error:  # a worker that cannot start, a full disk: this student only
                     done.put(_Done(student, None, None, f"{type(error).__name__}: {error}", 0.0))
@@ -836,6 +843,7 @@ def grade_class(
     progress: Callable[[str], None] | None = _print_progress,
     workdir: Path | None = None,
     sandbox: str = "auto",
+    kernels: str = "warm",
 ) -> BatchResult:
     """Autograde ``submitted/*/<assignment>/`` (or the ``students`` given) on ``workers`` processes.
 
@@ -843,7 +851,10 @@ def grade_class(
     take; ``progress`` receives one line per student (default: printed on stdout, flushed);
     ``workdir`` holds the scratch courses (default: ``.autograde/`` in the course);
     ``sandbox`` is ``auto`` (each kernel and check process in a bubblewrap sandbox when one
-    runs here, else a loud warning), ``require`` (no grading without one) or ``off``. Every
+    runs here, else a loud warning), ``require`` (no grading without one) or ``off``;
+    ``kernels`` is ``warm`` (in a sandbox, each worker forks its kernels from one that has
+    imported ipykernel and the notebooks' imports: :mod:`messagelab.instructor.kernels`) or
+    ``cold`` (a new Python per kernel, as nbgrader starts them). Every
     student is graded afresh, as with ``nbgrader autograde --force``, and re-verified in the
     same run. The real gradebook and ``autograded/`` receive the grades; the logs of failed
     submissions go to ``logs/autograde/<assignment>/`` in the course; the result says who
@@ -857,6 +868,8 @@ def grade_class(
 
     if workers is not None and workers < 1:
         raise ValueError(f"workers must be at least 1, not {workers}")
+    if kernels not in KERNEL_MODES:
+        raise ValueError(f"kernels must be one of {', '.join(KERNEL_MODES)}, not {kernels!r}")
     root = (course_root() if root is None else Path(root)).resolve()
     coursedir = _course_directory(root)
     real_db = _sqlite_path(coursedir.db_url)
@@ -887,7 +900,8 @@ def grade_class(
     shutil.rmtree(logs, ignore_errors=True)
     try:
         try:
-            grading = _Batch(assignment, root, coursedir, scratch, logs, timeout=timeout, sandboxes=sandboxes)
+            grading = _Batch(assignment, root, coursedir, scratch, logs, timeout=timeout, sandboxes=sandboxes,
+                             warm=kernels == "warm")
         except (OSError, ValueError, RuntimeError) as error:
             raise AutogradeError(f"cannot re-verify {assignment}: {error}") from None
         return grading.run(wanted, workers, progress or (lambda line: None), described)

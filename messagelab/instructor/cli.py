@@ -59,6 +59,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="run students' code in a bubblewrap sandbox: auto (when one runs here, else warn), "
         "require (refuse to grade without one) or off (default: %(default)s)",
     )
+    p_grade.add_argument(
+        "--kernels",
+        choices=autograding.KERNEL_MODES,
+        default="warm",
+        help="in a sandbox, fork each kernel from one that imported the notebooks' modules (warm) "
+        "or start a new Python per kernel (cold) (default: %(default)s)",
+    )
 
     p_grades = commands.add_parser("grades", help="export the gradebook to CSV")
     p_grades.add_argument("--to", default="grades.csv", help="CSV file (default: grades.csv)")
@@ -92,7 +99,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             try:
                 batch = autograding.grade_class(
                     args.id, root, students=args.student, workers=args.workers, timeout=args.timeout,
-                    sandbox=args.sandbox,
+                    sandbox=args.sandbox, kernels=args.kernels,
                 )
             except autograding.AutogradeError as error:
                 print(error, file=sys.stderr)

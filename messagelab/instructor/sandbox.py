@@ -106,7 +106,6 @@ class Sandbox:
     def command(self, argv: Sequence[str], *, cwd: str, writable: Iterable[str] = (),
                 env: Mapping[str, str] | None = None) -> list[str]:
         """``argv`` wrapped: run in ``cwd`` with only ``cwd`` and ``writable`` writable."""
-        env = os.environ if env is None else env
         folders = [os.path.realpath(p) for p in dict.fromkeys([cwd, *writable])]
         args = [self.bwrap, "--die-with-parent", "--new-session",
                 "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"]
@@ -124,19 +123,25 @@ class Sandbox:
         for path in folders:
             args += _parents(path, made) + ["--bind", path, path]
         args += ["--chdir", os.path.realpath(cwd), "--clearenv"]
-        for name in KEPT_ENVIRONMENT:
-            if name in env:
-                args += ["--setenv", name, env[name]]
-        args += ["--setenv", "HOME", "/tmp", "--setenv", "TMPDIR", "/tmp", "--setenv", "IPYTHONDIR", "/tmp/.ipython",
-                 "--setenv", "JUPYTER_RUNTIME_DIR", "/tmp/.jupyter-runtime",
-                 # A kernel's parent is the namespace's init (pid 1): no parent poller, no banner.
-                 "--setenv", "JPY_PARENT_PID", "1", "--"]
+        for name, value in self.environment(env).items():
+            args += ["--setenv", name, value]
+        args.append("--")
         if self.uid is not None:
             args += [_tool("setpriv"), f"--reuid={self.uid}", f"--regid={self.uid}", "--clear-groups"]
         limits = self.limits
         args += [_tool("prlimit"), f"--as={limits.address_space_bytes}", f"--fsize={limits.file_size_bytes}",
                  f"--nproc={limits.processes}", f"--cpu={limits.cpu_seconds}", "--"]
         return args + list(argv)
+
+    @staticmethod
+    def environment(env: Mapping[str, str] | None = None) -> dict[str, str]:
+        """What a sandboxed process's environment holds: the kept variables of ``env``, homes in /tmp."""
+        env = os.environ if env is None else env
+        kept = {name: env[name] for name in KEPT_ENVIRONMENT if name in env}
+        return {**kept, "HOME": "/tmp", "TMPDIR": "/tmp", "IPYTHONDIR": "/tmp/.ipython",
+                "JUPYTER_RUNTIME_DIR": "/tmp/.jupyter-runtime",
+                # A kernel's parent is the namespace's init (pid 1): no parent poller, no banner.
+                "JPY_PARENT_PID": "1"}
 
     def hand_over(self, *paths: str | Path) -> None:
         """Make ``paths`` (and what is in them, never following links) the sandbox user's.
@@ -254,44 +259,3 @@ def from_dict(data: Mapping[str, Any] | None) -> Sandbox | None:
     if data is None:
         return None
     return Sandbox(str(data["bwrap"]), data["uid"], tuple(data["readable"]), Limits(**data["limits"]))
-
-
-# ---------------------------------------------------------------------------
-# The kernel manager: every kernel nbgrader starts, inside the sandbox
-# ---------------------------------------------------------------------------
-
-
-@functools.cache
-def sandboxed_kernel_manager(sandbox: Sandbox) -> type:
-    """A jupyter ``AsyncKernelManager`` class whose kernels start inside ``sandbox``.
-
-    Each kernel gets a fresh folder of its own for its connection file and its Unix
-    sockets (the ``ipc`` transport: the sandbox has no network), bound writable into the
-    sandbox beside the notebook's own folder. Interrupts are sent as messages, which reach
-    the kernel through the sandbox; signals would stop at bubblewrap.
-    """
-    from jupyter_client import AsyncKernelManager
-
-    class SandboxedKernelManager(AsyncKernelManager):  # type: ignore[misc,valid-type]
-        def __init__(self, **kwargs: Any) -> None:
-            super().__init__(**kwargs)
-            # A Unix socket's path holds at most 107 bytes: a short folder of the system's own.
-            self._sockets = tempfile.mkdtemp(prefix="mlk-")
-            self.transport = "ipc"
-            self.connection_file = os.path.join(self._sockets, "kernel.json")
-            self.ip = os.path.join(self._sockets, "ipc")
-
-        async def _async_pre_start_kernel(self, **kw: Any) -> Any:
-            cmd, kw = await super()._async_pre_start_kernel(**kw)
-            self.kernel_spec.interrupt_mode = "message"
-            cwd = kw.get("cwd") or os.getcwd()
-            sandbox.hand_over(cwd, self._sockets)
-            kw["cwd"] = cwd
-            return sandbox.command(cmd, cwd=cwd, writable=[self._sockets], env=kw.get("env")), kw
-
-        async def _async_cleanup_resources(self, restart: bool = False) -> None:
-            await super()._async_cleanup_resources(restart)
-            if not restart:
-                shutil.rmtree(self._sockets, ignore_errors=True)
-
-    return SandboxedKernelManager

@@ -34,12 +34,13 @@ from typing import Any
 import nbformat
 from nbgrader.preprocessors import Execute
 
+from messagelab.instructor.kernels import Warm, preload_for, restore_all, sandboxed_kernel_manager
 from messagelab.instructor.reverify.checks import CheckServer, CheckSetupError
 from messagelab.instructor.reverify.plain import MAX_SNAPSHOT_CHARS, NotPlain, decode, parse_snapshot, snapshot_source
 from messagelab.instructor.reverify.plan import Plan, TestCell, is_test, nbgrader_meta
 from messagelab.instructor.reverify.settings import Settings
 from messagelab.instructor.reverify.verdict import Verdict
-from messagelab.instructor.sandbox import Sandbox, sandboxed_kernel_manager
+from messagelab.instructor.sandbox import Sandbox
 
 
 @dataclass
@@ -56,6 +57,8 @@ class Job:
     error: str | None = None
     #: Where the student's kernel and the clean checks run (None: unconfined, as plain nbgrader).
     sandbox: Sandbox | None = None
+    #: The worker's folder for warm kernels (:mod:`messagelab.instructor.kernels`), or None: cold.
+    kernel_home: str | None = None
 
 
 _job: Job | None = None
@@ -114,11 +117,15 @@ class VerifiedExecute(Execute):
         if job is None:
             raise RuntimeError("VerifiedExecute runs only inside messagelab's autograde workers (no job set)")
         if job.sandbox is not None:
-            self.kernel_manager_class = sandboxed_kernel_manager(job.sandbox)
+            warm = Warm(job.kernel_home, preload_for(job.plans.values())) if job.kernel_home else None
+            self.kernel_manager_class = sandboxed_kernel_manager(job.sandbox, warm)
         name = (resources or {}).get("unique_key", "")
         plan = job.plans.get(name)
         if plan is None or not plan.tests:
-            return super().preprocess(nb, resources, km)
+            try:
+                return super().preprocess(nb, resources, km)
+            finally:
+                restore_all()
         self._plan, self._nonce = plan, job.nonce
         self._values: dict[str, dict[str, Any]] = {}
         self._failures: dict[str, str] = {}
@@ -133,6 +140,8 @@ class VerifiedExecute(Execute):
                 raise
             except Exception as error:  # noqa: BLE001 - the student's kernel stopped; say why
                 stopped = self._why_stopped(error, plan, job)
+            finally:
+                restore_all()  # a warm kernel's folder is back and nothing of its is left running
             verdicts = self._judge(nb, plan, checks, stopped)
         except (KernelUnavailable, CheckSetupError) as error:
             job.error = f"re-verification could not run: {error}"

@@ -107,6 +107,8 @@ class Plan:
     kernel_name: str
     setup: str  # plain Python binding what test cells read besides answers
     tests: tuple[TestCell, ...]
+    #: Modules the notebook's other cells import (``from a import b``: ``a`` and ``a.b``), in order.
+    imports: tuple[str, ...] = ()
 
     def test(self, grade_id: str) -> TestCell | None:
         """The test cell with this grade id, or None."""
@@ -186,6 +188,18 @@ def plan(source_notebook: Path) -> Plan:
     setup = "\n".join(ast.unparse(statement) for statement in reversed(chosen))
 
     kernel_name = nb.metadata.get("kernelspec", {}).get("name") or "python3"
-    return Plan(path.stem, kernel_name, setup, tuple(tests))
+    return Plan(path.stem, kernel_name, setup, tuple(tests), _imports(setup_statements))
+
+
+def _imports(statements: list[ast.stmt]) -> tuple[str, ...]:
+    names: dict[str, None] = {}
+    for statement in statements:
+        for node in ast.walk(statement):
+            if isinstance(node, ast.Import):
+                names.update(dict.fromkeys(alias.name for alias in node.names))
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names[node.module] = None
+                names.update(dict.fromkeys(f"{node.module}.{alias.name}" for alias in node.names if alias.name != "*"))
+    return tuple(names)
 
 
