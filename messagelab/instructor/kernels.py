@@ -51,6 +51,7 @@ import random
 import select
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -285,8 +286,12 @@ def _poll(pid: int, status: str) -> int | None:
                 return None
     except (ProcessLookupError, FileNotFoundError):
         pass
-    try:
-        return int(Path(status).read_text())
+    try:  # written by the kernel, so read as untrusted: no link, no FIFO, a few bytes
+        fd = os.open(status, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        try:
+            return int(os.read(fd, 16)) if stat.S_ISREG(os.fstat(fd).st_mode) else -signal.SIGKILL
+        finally:
+            os.close(fd)
     except (OSError, ValueError):
         return -signal.SIGKILL  # killed before it could say
 
@@ -467,11 +472,17 @@ class Zygote:
         while self._moved:
             inside, folder = self._moved.popitem()
             with contextlib.suppress(OSError):
-                os.rename(inside, folder)
+                if stat.S_ISDIR(os.lstat(inside).st_mode):
+                    os.rename(inside, folder)
+                else:  # the kernel swapped its folder for a link or a file: nothing of it comes back
+                    os.mkdir(folder)
         self._empty_home()
         for entry in os.scandir(self.sockets):
-            shutil.rmtree(entry.path, ignore_errors=True) if entry.is_dir(follow_symlinks=False) \
-                else os.unlink(entry.path)
+            if entry.is_dir(follow_symlinks=False):
+                _copy_log(os.path.join(entry.path, "kernel.log"))
+                shutil.rmtree(entry.path, ignore_errors=True)
+            else:
+                os.unlink(entry.path)
 
     def _empty_home(self) -> None:
         for entry in os.scandir(self.home):
@@ -505,6 +516,10 @@ class _WarmProcess:
                 self.returncode = self.zygote._ask({"op": "poll", "pid": self.pid})["status"]
             except ZygoteError:
                 self.returncode = -signal.SIGKILL  # its sandbox is gone, and the kernel with it
+            if self.returncode is not None:
+                # Gone, shut down or died: end its turn now, since nbclient cleans up only
+                # after kernels it still finds alive.
+                self.zygote.restore()
         return self.returncode
 
     def wait(self, timeout: float | None = None) -> int:
@@ -625,7 +640,6 @@ def sandboxed_kernel_manager(sandbox: Sandbox, warm: Warm | None = None) -> type
             await super()._async_cleanup_resources(restart)
             if not restart:
                 if self._zygote is not None:
-                    _copy_log(os.path.join(self._sockets, "kernel.log"))
                     self._zygote.restore()
                 shutil.rmtree(self._sockets, ignore_errors=True)
 
@@ -633,8 +647,20 @@ def sandboxed_kernel_manager(sandbox: Sandbox, warm: Warm | None = None) -> type
 
 
 def _copy_log(path: str) -> None:
-    """A warm kernel's own output, into this process's stderr (nbgrader's log), as a cold kernel's goes."""
-    with contextlib.suppress(OSError), open(path, "rb") as log:
-        data = log.read(MAX_KERNEL_LOG_BYTES)
-        if data:
-            os.write(2, data)
+    """A warm kernel's own output, into this process's stderr (nbgrader's log), as a cold kernel's goes.
+
+    Read only when it is a regular file (never through a link, never a FIFO that would block).
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return
+    try:
+        if stat.S_ISREG(os.fstat(fd).st_mode):
+            data = os.read(fd, MAX_KERNEL_LOG_BYTES)
+            if data:
+                os.write(2, data)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
