@@ -349,6 +349,28 @@ def test_without_a_sandbox_a_killed_grader_still_costs_one_student(tmp_path: Pat
     assert processes_under(tmp_path) == []
 
 
+@pytest.mark.slow
+def test_cold_and_warm_kernels_grade_alike_except_a_shadowed_launcher(tmp_path: Path) -> None:
+    """A file named ``ipykernel_launcher.py`` beside the notebook replaces a cold kernel
+    (``python -m`` runs it from the folder): every test cell fails closed, saying so. A warm
+    kernel was forked from one that imported ipykernel first, so the file never runs."""
+    answers = {"full": "source", "shadowed": "source"}
+    course = new_course(tmp_path, answers)
+    (course / "submitted" / "shadowed" / ASSIGNMENT / "ipykernel_launcher.py").write_text("import os\nos._exit(3)\n")
+    sandbox = require_sandbox()
+    cold = {r.student: r for r in grade_class(ASSIGNMENT, course, workers=1, progress=None, workdir=tmp_path,
+                                              sandbox=sandbox, kernels="cold").results}
+    assert auto_scores(course, "full") == EXPECTED["full"]
+    assert all(score == 0 for score in auto_scores(course, "shadowed").values())
+    verdicts = cold["shadowed"].verification
+    assert verdicts and all("could not start in the submission's folder" in v.reason for v in verdicts)
+    warm = {r.student: r for r in grade_class(ASSIGNMENT, course, workers=1, progress=None, workdir=tmp_path,
+                                              sandbox=sandbox, kernels="warm").results}
+    assert warm["full"].graded and warm["shadowed"].graded
+    assert auto_scores(course, "full") == auto_scores(course, "shadowed") == EXPECTED["full"]
+    assert processes_under(tmp_path) == []
+
+
 # ---------------------------------------------------------------------------
 # Command line and benchmark
 # ---------------------------------------------------------------------------

@@ -463,7 +463,6 @@ def test_the_memory_bomb_hit_the_kernels_limit(batch: Batch) -> None:
         ("renamed-notebook", "(found: ex01-message-queues-Copy1.ipynb)"),
         ("corrupt-json", "could not be read as a notebook"),
         ("kernel-crash", "kernel died"),
-        ("shadowed-kernel", "the notebook's kernel could not start in the submission's folder"),
         ("always-equal", "visibility_timeout_s is not plain data"),
         ("reordered-tests", "NameError: name 'design' is not defined"),
         ("json-bomb", "its answers could not be read (the snapshot is nested too deeply)"),
