@@ -8,6 +8,7 @@ The hostile corpus (``test_hostile.py``) runs the same kernels end to end.
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -120,3 +121,22 @@ def test_a_kernel_that_kills_its_zygote_costs_only_itself(sandbox: Sandbox, tmp_
         run(manager, tmp_path / "mallory", killer)
     assert (tmp_path / "mallory").is_dir()  # her folder is back where nbgrader left it
     assert run(manager, tmp_path / "bob", "print(6 * 7)") == ["42"]
+
+
+def test_one_zygote_serves_every_kernel_of_a_worker(sandbox: Sandbox, tmp_path: Path) -> None:
+    warm = kernels.Warm(str(tmp_path / "home"), kernels.KERNEL_MODULES)
+    manager = kernels.sandboxed_kernel_manager(sandbox, warm)
+    zygote = kernels.zygote_for(sandbox, warm)
+    assert run(manager, tmp_path / "alice", "print(1)") == ["1"]
+    first = zygote.proc.pid if zygote.proc else None
+    assert first is not None and zygote.alive()
+    assert run(manager, tmp_path / "bob", "print(2)") == ["2"]
+    # A kernel that ends (shut down by nbclient) leaves the zygote running for the next one:
+    # restarting it per student would pay the imports a warm kernel exists to avoid.
+    assert zygote.alive() and zygote.proc is not None and zygote.proc.pid == first
+    # Its exit status is read from inside the sandbox (not "killed before it could say").
+    folder = tempfile.mkdtemp(dir=zygote.sockets)  # where the sandbox lets a kernel write, as in use
+    sandbox.hand_over(folder)
+    process = zygote.start_kernel(["--no-such-option"], folder, {}, folder)
+    assert process.wait(timeout=30) == 2  # what ipykernel exits with on an unknown option
+    assert zygote.alive() and zygote.proc is not None and zygote.proc.pid == first

@@ -281,8 +281,8 @@ def _poll(pid: int, status: str) -> int | None:
     """None while the kernel runs; once it is gone (its parent, init, reaps it), its exit status."""
     try:
         os.kill(pid, 0)
-        with open(f"/proc/{pid}/stat") as stat:
-            if stat.read().rpartition(")")[2].split()[0] != "Z":
+        with open(f"/proc/{pid}/stat") as proc_stat:
+            if proc_stat.read().rpartition(")")[2].split()[0] != "Z":
                 return None
     except (ProcessLookupError, FileNotFoundError):
         pass
