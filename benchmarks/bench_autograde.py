@@ -21,20 +21,24 @@ unless a run fails outright: this is a measurement, not a test. From the reposit
 
 Results are also written as JSON to ``build/benchmarks/autograde.json``.
 
-Where the time goes. 16 submissions of Exercise 01, CPU seconds per kind of process (each
-process's utime + stime read from ``/proc`` every 50 ms while the run ran; one run of each on
-an idle 2-core machine)::
+Where the time goes. 16 submissions of Exercise 01 with every kernel started cold (before
+warm kernels), CPU seconds per kind of process (each process's utime + stime read from
+``/proc`` every 50 ms while the run ran; one run of each on an idle 2-core machine)::
 
     plain nbgrader autograde   kernels 31.9   nbgrader 7.3                        = 39.2, wall 42.6 s
     make autograde             kernels 24.8   clean checks 10.1   workers and
                                (no test cell  (every test cell)   main process 20.6  = 55.5, wall 35.4 s
                                runs there)
 
-The same machine runs two pure-Python loops side by side at 1.75× the speed of one, so the
-ratio reaches 1.8× only when ``make autograde`` spends no more CPU per student than plain
-nbgrader does. What it spends on top: importing nbgrader in the main process and in each
+In those runs every student's kernel paid its own start: importing ipykernel, numpy,
+pandas, simpy and the course's modules. ``make autograde`` now forks each student's kernel from
+one process per worker that has imported them already (:mod:`messagelab.instructor.kernels`),
+so that cost is paid once per worker; with it, 40 submissions took 82.4 s against plain
+nbgrader's 168.9 s (2.05×, this script's default run on an idle 2-core machine). What it
+still spends on top of plain nbgrader: importing nbgrader in the main process and in each
 worker (2.5 to 3.4 s each, once), nbgrader's per-student start in a worker (about 0.35 s
-more than within one plain run), and merging each student into the real gradebook (0.12 s).
+more than within one plain run), the clean checks, and merging each student into the real
+gradebook (0.12 s).
 """
 
 from __future__ import annotations
