@@ -116,10 +116,14 @@ class Explorer:
         display(self.widget())
 
 
+#: Each control's width: three to a row.
+CONTROL_WIDTH = "32%"
+
+
 def slider(kind: str, description: str, value: float, low: float, high: float, step: float,
            **kw: Any) -> widgets.Widget:
     """A labelled slider that updates on release (``continuous_update=False``)."""
     cls = {"int": widgets.IntSlider, "float": widgets.FloatSlider}[kind]
     return cls(value=value, min=low, max=high, step=step, description=description,
                continuous_update=False, style={"description_width": "initial"},
-               layout=widgets.Layout(width="32%"), **kw)
+               layout=widgets.Layout(width=CONTROL_WIDTH), **kw)

@@ -307,3 +307,27 @@ def processes_under(folder: Path) -> list[str]:
         if str(folder) in where and process.pid != os.getpid():
             found.append(f"{process.pid}: {where[:200]}")
     return found
+
+
+# --- explore prompts ----------------------------------------------------------------------
+_PROMPT = re.compile(r"^\d+\. \*\*(?P<title>[^*]+?)\.?\*\*", re.M)
+
+
+def prompt_titles(notebook: Path, marker: str = "Try these") -> list[str]:
+    """The titles of the numbered prompts (``1. **Capacity.** …``) in the cell that starts with ``marker``.
+
+    A notebook's prompts each ask for an observation the explorer must show; the assignment's
+    prompt tests name one test per title, and a test compares the two lists.
+    """
+    nb = nbformat.read(notebook, as_version=4)
+    cell = next(c for c in nb.cells if c.cell_type == "markdown" and c.source.startswith(marker))
+    return [m["title"] for m in _PROMPT.finditer(cell.source)]
+
+
+def observe(explorer, **controls):
+    """Move ``controls`` on ``explorer`` as a student would; the summary of the run it then shows."""
+    explorer.set(**controls)
+    assert "Not a valid setting" not in explorer.summary.value, explorer.summary.value
+    assert explorer.last_result.config.to_dict().items() >= {
+        k: v for k, v in controls.items() if k in explorer.last_result.config.to_dict()}.items()
+    return explorer.last_result.summary

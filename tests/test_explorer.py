@@ -29,8 +29,10 @@ def test_moving_a_slider_redraws_the_figure_and_the_summary(explorer):
     assert max(explorer.figure.data[0].y) == explorer.last_result.summary["max_visible"]
 
 
-def test_zero_receive_count_means_no_dead_letter_queue(explorer):
-    explorer.set(max_receive_count=0, poison_rate=0.01)
+def test_no_dlq_is_a_choice_of_the_receive_count_control(explorer):
+    control = explorer.controls["max_receive_count"]
+    assert control._options_labels[0] == "no DLQ"  # a design dict says None; so does the config
+    explorer.set(max_receive_count=None, poison_rate=0.01)
     assert explorer.last_result.config.max_receive_count is None
     assert explorer.last_result.summary["dead_lettered"] == 0
     explorer.set(max_receive_count=3)

@@ -447,3 +447,45 @@ def test_zero_capacity_is_impossible_to_configure():
     with pytest.raises(ConfigError, match="consumers"):
         QueueConfig(consumers=0)
     assert math.isfinite(QueueConfig().horizon_s)
+
+
+# --- what a run says about its duplicates, its peak and its lost orders -----------------
+
+FAST = dict(arrival_rate_per_s=5.0, duration_s=60, drain_s=30, consumers=5, wait_time_s=20,
+            processing_time_mean_s=0.1, processing_time_distribution="deterministic")
+
+
+@pytest.mark.parametrize(("fields", "cause"), [
+    (SLOW, "duplicates_from_visibility_timeout"),
+    ({**FAST, "producer_retry_rate": 0.3}, "duplicates_from_producer_resend"),
+    ({**FAST, "duplicate_delivery_rate": 0.3}, "duplicates_from_sqs_extra_copy"),
+])
+def test_each_duplicate_is_told_by_its_cause(fields, cause):
+    s = run(**fields).summary
+    assert s["duplicates_processed"] > 0 and s[cause] == s["duplicates_processed"]
+
+
+def test_peak_utilisation_is_the_consumers_share_of_the_spike():
+    # One consumer, 0.1 s per order at 2 orders/s normally and 8 during the spike: 20% busy
+    # outside it, 80% within it.
+    s = run(arrival_rate_per_s=2.0, duration_s=300, drain_s=0, consumers=1, wait_time_s=20,
+            processing_time_mean_s=0.1, processing_time_distribution="deterministic", request_latency_s=0.0,
+            spike_multiplier=4.0, spike_start_s=100, spike_duration_s=100).summary
+    assert s["consumer_utilisation_peak"] == pytest.approx(0.8, abs=0.06)
+    assert s["consumer_utilisation"] == pytest.approx(0.4, abs=0.05)
+
+
+def test_a_valid_order_dead_lettered_counts_as_lost_a_poison_one_does_not():
+    # One receive before the DLQ: each transient failure sends a good order there.
+    s = run(**FAST, failure_rate=0.1, poison_rate=0.05, max_receive_count=1).summary
+    m = run(**FAST, failure_rate=0.1, poison_rate=0.05, max_receive_count=1).messages
+    assert s["valid_orders_lost"] == int((~m["poison"] & m["dead_lettered_s"].notna()).sum()) > 0
+    assert run(**FAST, poison_rate=0.05, max_receive_count=5).summary["valid_orders_lost"] == 0
+
+
+def test_an_idempotency_table_costs_a_write_and_a_few_milliseconds_per_attempt():
+    plain = run(**FAST).summary
+    idem = run(**FAST, idempotent_consumer=True).summary
+    assert idem["store_writes"] == plain["delivered"] and plain["store_writes"] == 0  # no retries here
+    assert idem["store_cost_usd"] == pytest.approx(idem["store_writes"] / 1e6 * 0.625)
+    assert idem["latency_p50_s"] == pytest.approx(plain["latency_p50_s"] + 0.005, abs=1e-6)

@@ -13,6 +13,7 @@ from messagelab.grading.answers import (
     plain_number,
 )
 from messagelab.grading.evaluate import Evaluation, evaluate, report, require
+from messagelab.grading.feedback import fmt, student_check
 from messagelab.sim.scenario import Target
 
 __all__ = [
@@ -23,8 +24,10 @@ __all__ = [
     "config_from",
     "design_changes",
     "evaluate",
+    "fmt",
     "plain",
     "plain_number",
     "report",
     "require",
+    "student_check",
 ]

@@ -53,27 +53,35 @@ def plain_number(name: str, value: Any) -> float:
 
 
 def check_close(name: str, value: Any, expected: float, rel_tol: float = 0.05, hint: str = "") -> None:
-    """Assert a numeric answer is within ``rel_tol`` of ``expected``; the message says how far."""
+    """Assert a numeric answer is within ``rel_tol`` of ``expected``; the message says which way.
+
+    Only the direction is given, never how far: a distance would let one wrong guess
+    compute the answer.
+    """
     x = plain_number(name, value)
     if not math.isclose(x, expected, rel_tol=rel_tol):
-        off = (x - expected) / expected if expected else float("inf")
+        side = "too high" if x > expected else "too low"
         raise AssertionError(
-            f"{name} = {x:g} is {abs(off):.0%} {'above' if off > 0 else 'below'} the value the "
-            f"numbers give (tolerance ±{rel_tol:.0%}). {hint}".rstrip()
+            f"{name} = {x:g} is {side} (more than ±{rel_tol:.0%} from what the numbers give). {hint}".rstrip()
         )
 
 
-def check_between(name: str, value: Any, low: float, high: float, hint: str = "") -> None:
-    """Assert ``low <= value <= high`` for a numeric answer, explaining which side it missed."""
+def check_between(name: str, value: Any, low: float, high: float, hint: str = "",
+                  too_small: str = "", too_large: str = "") -> None:
+    """Assert ``low <= value <= high`` for a numeric answer, saying which side it missed.
+
+    The message names the side and, in ``too_small`` / ``too_large``, what goes wrong there;
+    it never states the bound itself.
+    """
     x = plain_number(name, value)
     if x < low:
-        raise AssertionError(f"{name} = {x:g} is too small: it should be at least {low:.3g}. {hint}".rstrip())
+        raise AssertionError(f"{name} = {x:g} is too small. {too_small} {hint}".replace("  ", " ").rstrip())
     if x > high:
-        raise AssertionError(f"{name} = {x:g} is too large: it should be at most {high:.3g}. {hint}".rstrip())
+        raise AssertionError(f"{name} = {x:g} is too large. {too_large} {hint}".replace("  ", " ").rstrip())
 
 
-def design_changes(design: Any, allowed: Iterable[str]) -> dict[str, Any]:
-    """Validate a design dict: only the design's own fields, each a plain value."""
+def design_changes(design: Any, allowed: Iterable[str], required: Iterable[str] = ()) -> dict[str, Any]:
+    """Validate a design dict: only the design's own fields, each a plain value, ``required`` all there."""
     if type(design) is not dict:
         raise AssertionError(f"the design must be a dict of settings, not {type(design).__name__}")
     allowed = tuple(allowed)
@@ -86,6 +94,10 @@ def design_changes(design: Any, allowed: Iterable[str]) -> dict[str, Any]:
                 + " (the workload and faults belong to the scenario)"
             )
         changes[key] = plain(key, value)
+    missing = [name for name in required if name not in changes]
+    if missing:
+        raise AssertionError(f"the design leaves out {', '.join(missing)}: give every setting the table "
+                             "lists, so that nothing is chosen for you by default")
     return changes
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from messagelab.grading.feedback import fmt
 from messagelab.sim.scenario import Target
 
 
@@ -34,16 +35,11 @@ class Evaluation:
             return f"All {len(self.table)} targets met under every seed tried."
         lines = [f"The design misses {len(missed)} of {len(self.table)} targets:"]
         for _, row in missed.iterrows():
-            line = (f"- {row['target']}: worst run gave {_fmt(row['worst'])}{row['unit_sp']}"
-                    f" (seed {row['worst_seed']}).")
+            line = f"- {row['target']}: worst run gave {_worst(row)} (seed {row['worst_seed']})."
             if row["hint"]:
                 line += f" {row['hint']}"
             lines.append(line)
         return "\n".join(lines)
-
-
-def _fmt(x: Any) -> str:
-    return f"{x:.3g}" if isinstance(x, float) else str(x)
 
 
 def evaluate(
@@ -64,10 +60,16 @@ def evaluate(
             "worst": values[worst_i],
             "worst_seed": seeds[worst_i],
             "met": all(t.met(v) for v in values),
-            "unit_sp": f" {t.unit}" if t.unit else "",
+            "unit": t.unit,
+            "missing": t.missing,
             "hint": t.hint,
         })
     return Evaluation(pd.DataFrame(rows), results)
+
+
+def _worst(row: Any) -> str:
+    """The worst value of a target's row, as people read it (the target's ``missing`` text for NaN)."""
+    return fmt(row["worst"], row["unit"], missing=row["missing"])
 
 
 def _badness(t: Target, v: float) -> float:
@@ -81,7 +83,7 @@ def report(evaluation: Evaluation) -> pd.DataFrame:
     t = evaluation.table
     return pd.DataFrame({
         "target": t["target"],
-        "worst run": [f"{_fmt(w)}{u}" for w, u in zip(t["worst"], t["unit_sp"], strict=True)],
+        "worst run": [_worst(row) for _, row in t.iterrows()],
         "met": t["met"].map({True: "yes", False: "NO"}),
     })
 

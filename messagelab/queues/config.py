@@ -5,6 +5,11 @@ visibility timeout 30 s (0 s to 12 h), retention 4 days (60 s to 14 days), deliv
 0 to 15 min, long-polling wait 0 to 20 s, at most 10 messages per receive, ``maxReceiveCount``
 1 to 1,000 when a dead-letter queue (DLQ) is attached, FIFO send quota 300 transactions per
 second (high-throughput mode: up to 70,000 in the largest regions).
+
+An idempotent consumer records each order id with a conditional write to a table before it
+acts (Amazon DynamoDB on demand: single-digit milliseconds per write; 0.625 USD per million
+write request units in us-east-1 since November 2024, one unit per item up to 1 KB, and a
+write whose condition fails is billed too), so every processing attempt pays one write.
 """
 
 from __future__ import annotations
@@ -91,14 +96,20 @@ class QueueConfig(FrozenConfig):
     # --- consumer design ----------------------------------------------------------------
     consumers: int = 5
     idempotent_consumer: bool = False
+    idempotency_store_latency_s: float = 0.005
     # --- prices and sampling ------------------------------------------------------------
     consumer_cost_per_hour_usd: float = 0.0416
+    idempotency_price_per_million_writes_usd: float = 0.625
     sample_interval_s: float | None = None
 
     @property
     def horizon_s(self) -> float:
         """Simulated time: sending plus draining."""
         return self.duration_s + self.drain_s
+
+    @property
+    def spike_end_s(self) -> float:
+        return self.spike_start_s + self.spike_duration_s
 
     @property
     def sample_every_s(self) -> float:
@@ -176,7 +187,10 @@ class QueueConfig(FrozenConfig):
         check_number("consumers", self.consumers, 1, 1000, integer=True,
                      unit="(at least one consumer must read the queue)")
         check_choice("idempotent_consumer", self.idempotent_consumer, (False, True))
+        check_number("idempotency_store_latency_s", self.idempotency_store_latency_s, 0, 10, unit="s per write")
         check_number("consumer_cost_per_hour_usd", self.consumer_cost_per_hour_usd, 0, 1000, unit="USD/h")
+        check_number("idempotency_price_per_million_writes_usd", self.idempotency_price_per_million_writes_usd,
+                     0, 1000, unit="USD per million writes")
         if self.sample_interval_s is not None:
             check_number("sample_interval_s", self.sample_interval_s, 0.01, self.duration_s + self.drain_s,
                          unit="s")

@@ -10,11 +10,16 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from messagelab.explore import Explorer, slider
+from messagelab.explore import CONTROL_WIDTH, Explorer, slider
+from messagelab.grading.feedback import fmt
 from messagelab.queues.config import QueueConfig
 from messagelab.queues.model import QueueResult, simulate
 
 HEADLINE = "latency_p99_s"
+
+#: The receive-count control's "no DLQ" position (a selection slider needs a value there);
+#: the config, like a design dict, says None.
+NO_DLQ = 0
 
 
 class QueueExplorer(Explorer):
@@ -34,12 +39,20 @@ class QueueExplorer(Explorer):
         return {
             "consumers": slider("int", "consumers", b.consumers, 1, 60, 1),
             "visibility_timeout_s": slider("float", "visibility timeout (s)", b.visibility_timeout_s, 0.5, 60, 0.5),
-            "max_receive_count": slider("int", "maxReceiveCount (0 = no DLQ)", b.max_receive_count or 0, 0, 20, 1),
+            "max_receive_count": widgets.SelectionSlider(
+                options=[("no DLQ", NO_DLQ), *((str(k), k) for k in range(1, 21))],
+                value=b.max_receive_count or NO_DLQ,
+                description="maxReceiveCount", continuous_update=False, style={"description_width": "initial"},
+                layout=widgets.Layout(width=CONTROL_WIDTH)),
             "receive_batch_size": slider("int", "receive batch size", b.receive_batch_size, 1, 10, 1),
             "wait_time_s": slider("int", "long-poll wait (s, 0 = short)", int(b.wait_time_s), 0, 20, 1),
             "failure_rate": slider("float", "transient failure rate", b.failure_rate, 0, 0.3, 0.01),
             "poison_rate": slider("float", "poison message rate", b.poison_rate, 0, 0.05, 0.001,
                                   readout_format=".3f"),
+            "message_groups": widgets.SelectionSlider(
+                options=[1, 2, 5, 10, 20, 50, 100, 1000], value=b.message_groups,
+                description="FIFO message groups", continuous_update=False,
+                style={"description_width": "initial"}, layout=widgets.Layout(width=CONTROL_WIDTH)),
             "queue_type": widgets.ToggleButtons(options=["standard", "fifo"], value=b.queue_type,
                                                 description="queue type",
                                                 style={"description_width": "initial", "button_width": "90px"}),
@@ -57,7 +70,7 @@ class QueueExplorer(Explorer):
         fig.add_trace(go.Scatter(name="in DLQ", line=dict(color="#d62728", dash="dot")), 1, 1)
         fig.add_trace(go.Scatter(name="oldest age", line=dict(color="#2ca02c"), showlegend=False), 1, 2)
         fig.add_trace(go.Histogram(name="orders", marker_color="#9467bd", nbinsx=60, showlegend=False), 2, 1)
-        fig.add_trace(go.Bar(name="cost", marker_color=["#8c564b", "#e377c2"], showlegend=False), 2, 2)
+        fig.add_trace(go.Bar(name="cost", marker_color=["#8c564b", "#e377c2", "#7f7f7f"], showlegend=False), 2, 2)
         fig.update_xaxes(title_text="time (s)", row=1, col=1)
         fig.update_xaxes(title_text="time (s)", row=1, col=2)
         fig.update_yaxes(title_text="messages", row=1, col=1)
@@ -72,6 +85,12 @@ class QueueExplorer(Explorer):
         fig.update_layout(height=560, margin=dict(l=50, r=20, t=50, b=40),
                           legend=dict(orientation="h", y=1.12, x=0))
         return go.FigureWidget(fig)
+
+    def set(self, **values: Any) -> None:
+        """Move controls; ``max_receive_count=None`` (a design dict's "no DLQ") is understood too."""
+        if "max_receive_count" in values and values["max_receive_count"] is None:
+            values["max_receive_count"] = NO_DLQ
+        super().set(**values)
 
     def config(self, values: dict[str, Any]) -> QueueConfig:
         v = dict(values)
@@ -93,27 +112,46 @@ class QueueExplorer(Explorer):
         lat = r.messages["latency_s"].to_numpy()
         f[4].x = lat[np.isfinite(lat)]
         hours = 86400.0 / max(r.outcome.sim_time_s, 1e-9)
-        f[5].x = ["requests", "consumers"]
-        f[5].y = [s["request_cost_usd"] * hours, s["consumer_cost_usd"] * hours]
+        f[5].x = ["requests", "consumers", "idempotency table"]
+        f[5].y = [s["request_cost_usd"] * hours, s["consumer_cost_usd"] * hours, s["store_cost_usd"] * hours]
         return summary_html(r)
 
 
 def summary_frame(r: QueueResult) -> pd.DataFrame:
     """The headline numbers of a run, with units, for a table beside the chart."""
-    s = r.summary
+    s, cfg = r.summary, r.config
+    causes = ", ".join(f"{fmt(s[key])} {label}" for key, label in DUPLICATE_LABELS.items())
     rows = [
-        ("orders sent", f"{s['messages_sent']:,}"),
+        ("orders sent", fmt(s["messages_sent"])),
         ("confirmed / dead-lettered / expired / still queued",
-         f"{s['delivered']:,} / {s['dead_lettered']:,} / {s['expired']:,} / {s['still_queued']:,}"),
+         " / ".join(fmt(s[k]) for k in ("delivered", "dead_lettered", "expired", "still_queued"))),
+        ("valid orders dead-lettered or never confirmed", fmt(s["valid_orders_lost"])),
         ("confirmation time p50 / p95 / p99",
-         f"{s['latency_p50_s']:.2f} s / {s['latency_p95_s']:.2f} s / {s['latency_p99_s']:.2f} s"),
-        ("orders processed twice", f"{s['duplicates_processed']:,}"),
-        ("redeliveries", f"{s['redeliveries']:,}"),
-        ("receive calls (empty)", f"{s['receive_calls']:,} ({s['empty_receives']:,})"),
-        ("consumer utilisation", f"{s['consumer_utilisation']:.0%}"),
-        ("cost per day", f"${s['cost_per_day_usd']:,.2f}"),
+         " / ".join(fmt(s[k], "s") for k in ("latency_p50_s", "latency_p95_s", "latency_p99_s"))),
+        ("orders processed twice (by cause)", f"{fmt(s['duplicates_processed'])} ({causes})"),
+        ("redeliveries / repeats skipped by the idempotent consumer",
+         f"{fmt(s['redeliveries'])} / {fmt(s['duplicates_skipped'])}"),
+        ("consumer crashes (each consumer is back after a restart)", fmt(s["consumer_crashes"])),
+        ("receive calls (empty)", f"{fmt(s['receive_calls'])} ({fmt(s['empty_receives'])})"),
+        ("consumer utilisation during the spike / whole run",
+         f"{s['consumer_utilisation_peak']:.0%} / {s['consumer_utilisation']:.0%}"),
+        ("idempotency-table writes", fmt(s["store_writes"]) if cfg.idempotent_consumer else "none (not idempotent)"),
     ]
+    if cfg.queue_type == "fifo":
+        demand = cfg.peak_arrival_rate_per_s * (1 + cfg.producer_retry_rate)
+        rows.append(("FIFO: peak sends against the send quota (sends throttled)",
+                     f"{fmt(demand)}/s of {fmt(cfg.fifo_send_tps)}/s ({fmt(s['throttled_sends'])})"))
+        rows.append(("FIFO: message groups (one order in flight per group)", fmt(cfg.message_groups)))
+    rows.append(("cost per day", f"${s['cost_per_day_usd']:,.2f}"))
     return pd.DataFrame(rows, columns=["metric", "value"]).set_index("metric")
+
+
+#: How the summary names each cause of a duplicate (the keys of ``DUPLICATE_CAUSES``).
+DUPLICATE_LABELS = {
+    "duplicates_from_visibility_timeout": "timeout ran out",
+    "duplicates_from_producer_resend": "producer resent",
+    "duplicates_from_sqs_extra_copy": "SQS extra copy",
+}
 
 
 def summary_html(r: QueueResult) -> str:
@@ -121,9 +159,10 @@ def summary_html(r: QueueResult) -> str:
     lost = s["expired"] + s["still_queued"]
     sentence = (
         f"With {r.config.consumers} consumers, 99% of orders were confirmed within "
-        f"{s['latency_p99_s']:.1f} s; the queue peaked at {s['max_visible']:,} waiting messages; "
-        f"{lost:,} orders were not processed by the end, {s['dead_lettered']:,} went to the DLQ, "
-        f"and {s['duplicates_processed']:,} were processed twice. "
+        f"{fmt(s['latency_p99_s'], 's')}; the queue peaked at {fmt(s['max_visible'])} waiting messages; "
+        f"{fmt(lost)} orders were not processed by the end, {fmt(s['dead_lettered'])} went to the DLQ "
+        f"({fmt(s['valid_orders_lost'])} valid orders lost), "
+        f"and {fmt(s['duplicates_processed'])} were processed twice. "
         f"Running this all day would cost ${s['cost_per_day_usd']:,.2f}."
     )
     if r.truncated:

@@ -62,6 +62,15 @@ LIVE = (PENDING, DELAYED, VISIBLE, IN_FLIGHT)
 
 OUTCOMES = ("delivered", "dead_lettered", "expired", "queued")
 
+# Where a copy of a message came from, and so what causes a duplicate side effect.
+ORIGINAL, RESEND, SQS_COPY = range(3)
+#: Summary key of the duplicates each cause produced; they add up to ``duplicates_processed``.
+DUPLICATE_CAUSES = {
+    "duplicates_from_visibility_timeout": "the visibility timeout ran out while the order was processed",
+    "duplicates_from_producer_resend": "the producer sent the order again",
+    "duplicates_from_sqs_extra_copy": "SQS delivered an extra copy (at-least-once delivery)",
+}
+
 
 def _send_order(c: _Copy) -> int:
     return c.seq
@@ -70,10 +79,10 @@ def _send_order(c: _Copy) -> int:
 class _Copy:
     """One copy of a message in the queue (a resend or duplicate delivery adds copies)."""
 
-    __slots__ = ("msg", "sent_s", "group", "state", "receives", "receipt", "seq")
+    __slots__ = ("msg", "sent_s", "group", "state", "receives", "receipt", "seq", "origin")
 
-    def __init__(self, msg: int, sent_s: float, group: int, seq: int) -> None:
-        self.msg, self.sent_s, self.group, self.seq = msg, sent_s, group, seq
+    def __init__(self, msg: int, sent_s: float, group: int, seq: int, origin: int = 0) -> None:
+        self.msg, self.sent_s, self.group, self.seq, self.origin = msg, sent_s, group, seq, origin
         self.state = PENDING
         self.receives = 0
         self.receipt = 0
@@ -108,6 +117,10 @@ class QueueResult(SimResult):
         "latency_p99_s": "s",
         "latency_max_s": "s",
         "duplicates_processed": "extra side effects",
+        "duplicates_from_visibility_timeout": "extra side effects",
+        "duplicates_from_producer_resend": "extra side effects",
+        "duplicates_from_sqs_extra_copy": "extra side effects",
+        "valid_orders_lost": "messages (not poison; dead-lettered or never processed)",
         "duplicate_rate": "extra side effects per delivered message",
         "duplicates_skipped": "deliveries",
         "redeliveries": "deliveries",
@@ -124,9 +137,12 @@ class QueueResult(SimResult):
         "requests": "billed requests",
         "request_cost_usd": "USD",
         "consumer_cost_usd": "USD",
+        "store_writes": "idempotency-table writes",
+        "store_cost_usd": "USD",
         "cost_usd": "USD",
         "cost_per_day_usd": "USD/day",
         "consumer_utilisation": "fraction of consumer time",
+        "consumer_utilisation_peak": "fraction of consumer time during the spike",
         "truncated": "true/false",
     }
 
@@ -163,8 +179,8 @@ class _Broker:
         self.dead_lettered_at: dict[int, float] = {}
 
     # --- messages entering the visible set -------------------------------------------------
-    def new_copy(self, msg: int, group: int) -> _Copy:
-        c = _Copy(msg, self.env.now, group, len(self.copies))
+    def new_copy(self, msg: int, group: int, origin: int = ORIGINAL) -> _Copy:
+        c = _Copy(msg, self.env.now, group, len(self.copies), origin)
         self.copies.append(c)
         heapq.heappush(self.age_heap, (c.sent_s, c.seq, c))
         return c
@@ -244,7 +260,7 @@ class _Broker:
             self.group_in_flight[c.group] = self.group_in_flight.get(c.group, 0) + 1
         elif self.dup_rng.random() < self.cfg.duplicate_delivery_rate:
             # At-least-once delivery: another copy stays visible and is delivered again.
-            twin = self.new_copy(c.msg, c.group)
+            twin = self.new_copy(c.msg, c.group, SQS_COPY)
             twin.sent_s, twin.receives = c.sent_s, c.receives - 1
             self.make_visible(twin)
 
@@ -372,7 +388,11 @@ def simulate(config: QueueConfig, *, seed: int = 0, budget: RunBudget | None = N
     attempts = np.zeros(n, dtype=np.int64)
     counters = {"sent": 0, "throttled_sends": 0, "deduplicated_sends": 0, "send_calls": 0,
                 "delete_calls": 0, "busy_s": 0.0, "crashes": 0, "failures": 0,
-                "redeliveries": 0, "duplicates_skipped": 0}
+                "redeliveries": 0, "duplicates_skipped": 0, "busy_peak_s": 0.0, "store_writes": 0,
+                **{cause: 0 for cause in DUPLICATE_CAUSES}}
+    effect_copy = np.full(n, -1, dtype=np.int64)  # the copy that made a message's first side effect
+    peak_from, peak_until = cfg.spike_start_s, cfg.spike_end_s
+    store_s = cfg.idempotency_store_latency_s if cfg.idempotent_consumer else 0.0
     send_tat = [0.0]
     burst_s = 1.0 - 1.0 / cfg.fifo_send_tps
     fifo = cfg.queue_type == "fifo"
@@ -393,7 +413,7 @@ def simulate(config: QueueConfig, *, seed: int = 0, budget: RunBudget | None = N
             tat = max(send_tat[0], env.now)
             at = max(env.now, tat - burst_s)
             send_tat[0] = tat + 1.0 / cfg.fifo_send_tps
-        c = broker.new_copy(msg, int(group_of[msg]))
+        c = broker.new_copy(msg, int(group_of[msg]), RESEND if resend else ORIGINAL)
         if resend and fifo and cfg.producer_retry_delay_s < FIFO_DEDUP_WINDOW_S:
             counters["deduplicated_sends"] += 1
             c.state = DEDUPLICATED
@@ -451,8 +471,10 @@ def simulate(config: QueueConfig, *, seed: int = 0, budget: RunBudget | None = N
                     fault, crash = retry_fault.random(), retry_crash.random()
                 if slow_from <= env.now < slow_until:
                     s *= cfg.slowdown_factor
-                s += latency
+                s += latency + store_s  # the receive's round trip, and the idempotency record
                 latency = 0.0
+                if store_s:
+                    counters["store_writes"] += 1  # a conditional write per attempt, kept or not
                 if crash < cfg.crash_rate:
                     crashed = True
                     counters["crashes"] += 1
@@ -471,8 +493,10 @@ def simulate(config: QueueConfig, *, seed: int = 0, budget: RunBudget | None = N
                         env.timeout(max(deadline - env.now, 0)).callbacks.append(
                             lambda _e, c=rest, r=rest.receipt: broker.reappear(c, r))
                 receipt = c.receipt
+                started = env.now
                 yield env.timeout(s)
                 counters["busy_s"] += s
+                counters["busy_peak_s"] += max(0.0, min(env.now, peak_until) - max(started, peak_from))
                 if crashed:
                     for rest in batch[batch.index(c) + 1:]:
                         env.timeout(max(deadline - env.now, 0)).callbacks.append(
@@ -485,6 +509,10 @@ def simulate(config: QueueConfig, *, seed: int = 0, budget: RunBudget | None = N
                 if side_effects[m] and cfg.idempotent_consumer:
                     counters["duplicates_skipped"] += 1
                 else:
+                    if side_effects[m]:
+                        counters[_duplicate_cause(c, broker.copies[effect_copy[m]])] += 1
+                    else:
+                        effect_copy[m] = c.seq
                     side_effects[m] += 1
                 if np.isnan(first_done[m]):
                     first_done[m] = env.now
@@ -510,6 +538,18 @@ def simulate(config: QueueConfig, *, seed: int = 0, budget: RunBudget | None = N
     broker.close(env.now)
     return _result(cfg, seed, broker, outcome, sends, group_of, poison, first_done,
                    side_effects, attempts, counters, samples)
+
+
+def _duplicate_cause(again: _Copy, first: _Copy) -> str:
+    """Why a message's side effect happened twice: ``again`` made it after ``first`` had.
+
+    The same copy twice can only be a redelivery after its visibility timeout ran out; two
+    copies, the one that is not the original says where the extra copy came from.
+    """
+    if again is first:
+        return "duplicates_from_visibility_timeout"
+    extra = again if again.origin != ORIGINAL else first
+    return "duplicates_from_producer_resend" if extra.origin == RESEND else "duplicates_from_sqs_extra_copy"
 
 
 def _result(cfg, seed, broker, outcome, sends, group_of, poison, first_done, side_effects,
@@ -553,12 +593,14 @@ def _result(cfg, seed, broker, outcome, sends, group_of, poison, first_done, sid
     billed = cfg.billed_requests_per_call
     requests = (counters["send_calls"] + counters["delete_calls"]) * billed + broker.receive_calls
     request_cost = requests / 1e6 * cfg.price_per_million_requests_usd
+    store_cost = counters["store_writes"] / 1e6 * cfg.idempotency_price_per_million_writes_usd
     consumer_cost = cfg.consumers * horizon / HOUR_S * cfg.consumer_cost_per_hour_usd
     done_lat = latency[delivered]
     pct = percentiles(done_lat, (50, 95, 99))
     duplicates = int(np.clip(side_effects - 1, 0, None).sum())
     counts = {name: int((outcome_col == name).sum()) for name in OUTCOMES}
-    poison_dlq = dlq_at[poison] - sends[poison]
+    poison_dlq = dlq_at[poison] - sends[poison]  # NaN: that poison order never reached the DLQ
+    peak_s = max(0.0, min(cfg.spike_end_s, horizon) - cfg.spike_start_s)
     summary = pd.Series({
         "messages_sent": n,
         "delivered": counts["delivered"],
@@ -572,6 +614,8 @@ def _result(cfg, seed, broker, outcome, sends, group_of, poison, first_done, sid
         "latency_p99_s": pct["p99"],
         "latency_max_s": float(done_lat.max()) if done_lat.size else float("nan"),
         "duplicates_processed": duplicates,
+        **{cause: counters[cause] for cause in DUPLICATE_CAUSES},
+        "valid_orders_lost": int((~poison & (~delivered | dead)).sum()),
         "duplicate_rate": duplicates / max(counts["delivered"], 1),
         "duplicates_skipped": counters["duplicates_skipped"],
         "redeliveries": counters["redeliveries"],
@@ -580,7 +624,8 @@ def _result(cfg, seed, broker, outcome, sends, group_of, poison, first_done, sid
         "max_visible": int(ts["visible"].max()) if len(ts) else 0,
         "max_oldest_age_s": float(ts["oldest_age_s"].max()) if len(ts) else 0.0,
         "dlq_time_to_first_s": float(np.nanmin(dlq_at)) if np.isfinite(dlq_at).any() else float("nan"),
-        "poison_time_to_dlq_max_s": float(np.nanmax(poison_dlq)) if np.isfinite(poison_dlq).any() else float("nan"),
+        "poison_time_to_dlq_max_s": (0.0 if not poison_dlq.size else
+                                     float(poison_dlq.max()) if np.isfinite(poison_dlq).all() else math.inf),
         "throttled_sends": counters["throttled_sends"],
         "deduplicated_sends": counters["deduplicated_sends"],
         "receive_calls": broker.receive_calls,
@@ -588,9 +633,13 @@ def _result(cfg, seed, broker, outcome, sends, group_of, poison, first_done, sid
         "requests": requests,
         "request_cost_usd": request_cost,
         "consumer_cost_usd": consumer_cost,
-        "cost_usd": request_cost + consumer_cost,
-        "cost_per_day_usd": (request_cost + consumer_cost) * 86400.0 / horizon,
+        "store_writes": counters["store_writes"],
+        "store_cost_usd": store_cost,
+        "cost_usd": request_cost + consumer_cost + store_cost,
+        "cost_per_day_usd": (request_cost + consumer_cost + store_cost) * 86400.0 / horizon,
         "consumer_utilisation": counters["busy_s"] / (cfg.consumers * horizon),
+        "consumer_utilisation_peak": (counters["busy_peak_s"] / (cfg.consumers * peak_s) if peak_s > 0
+                                      else counters["busy_s"] / (cfg.consumers * horizon)),
         "truncated": outcome.truncated,
     })
     live_visible = sum(1 for c in broker.copies if c.state == VISIBLE)
@@ -603,6 +652,8 @@ def _result(cfg, seed, broker, outcome, sends, group_of, poison, first_done, sid
         "dead-letter count matches the messages marked dead-lettered":
             int(states[:, DEAD_LETTERED].sum()) == broker.dlq_count,
         "a delivered message had a successful side effect": bool((side_effects[delivered] > 0).all()),
+        "every duplicate side effect has one cause":
+            sum(counters[cause] for cause in DUPLICATE_CAUSES) == duplicates,
         "no message succeeded without being received": bool((attempts[delivered] > 0).all()),
     }
     return QueueResult(summary=summary, outcome=outcome, config=cfg, seed=seed, timeseries=ts, messages=messages,

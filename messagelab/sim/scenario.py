@@ -31,6 +31,8 @@ class Target:
     unit: str = ""
     at_most: bool = True
     hint: str = ""
+    #: What a run without a value (NaN: the event never happened) reads as in feedback.
+    missing: str = "never"
 
     def met(self, value: float | None) -> bool:
         if value is None or (isinstance(value, float) and math.isnan(value)):
