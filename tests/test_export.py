@@ -352,3 +352,14 @@ def test_nbgrader_export_counts_only_the_assignments_named(course_dir: Path) -> 
     assert set(csv["weights"]) == {
         "arch 61.54%, sys 38.46% (renormalised: no points for biz, comm in the assignments counted)"
     }
+
+
+def test_the_answers_waiting_for_a_manual_grade_are_named_by_student(cells: pd.DataFrame) -> None:
+    from messagelab.instructor.gradebook import pending_by_student
+
+    assert pending_by_student(cells) == ("1 answer of 1 student still waits for a manual grade and counts 0 "
+                                         "until graded: ungraded (a1/sys-tradeoffs)")
+    many = pd.concat([cells.assign(student=cells["student"] + f"-{k}") for k in range(7)])
+    text = pending_by_student(many, shown=5)
+    assert text.startswith("7 answers of 7 students") and text.endswith("and 2 more students")
+    assert pending_by_student(cells[~cells["pending"]]) == "no answer waits for a manual grade"

@@ -63,13 +63,8 @@ class CriteriaExportPlugin(ExportPlugin):
         )
         if not table.empty:
             self.log.info("Weights: %s", table["weights"].iloc[0])
-        pending = cells[cells["pending"]]
-        if not pending.empty:
-            self.log.warning(
-                "%d answers still wait for a manual grade and count 0 (grade them in the formgrader): %s",
-                len(pending),
-                ", ".join(sorted(set(pending["assignment"] + "/" + pending["grade_id"]))),
-            )
+        if cells["pending"].any():
+            self.log.warning("%s (grade them in the formgrader)", grades.pending_by_student(cells))
         unnamed = sorted(set(cells.loc[cells["criterion"].isna(), "grade_id"]))
         if unnamed:
             self.log.warning(

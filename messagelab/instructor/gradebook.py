@@ -99,6 +99,27 @@ _CELL_COLUMNS = [
 ]
 
 
+def pending_by_student(cells: pd.DataFrame, shown: int = 5) -> str:
+    """Who still waits for a manual grade, and on which answers: the first ``shown`` students by name.
+
+    >>> cells = pd.DataFrame({"student": ["bob", "bob", "amy"], "assignment": ["a1"] * 3,
+    ...                       "grade_id": ["x", "y", "x"], "pending": [True, True, True]})
+    >>> pending_by_student(cells)
+    '3 answers of 2 students still wait for a manual grade and count 0 until graded: amy (a1/x), bob (a1/x, a1/y)'
+    """
+    pending = cells[cells["pending"]]
+    if pending.empty:
+        return "no answer waits for a manual grade"
+    answers = (pending["assignment"] + "/" + pending["grade_id"]).groupby(pending["student"]).apply(sorted)
+    names = [f"{student} ({', '.join(ids)})" for student, ids in answers.items()]
+    more = len(names) - shown
+    listed = ", ".join(names[:shown]) + (f" and {more} more student{'s' if more > 1 else ''}" if more > 0 else "")
+    students = f"{len(names)} student{'s' if len(names) > 1 else ''}"
+    many = len(pending) > 1
+    return (f"{len(pending)} answer{'s' if many else ''} of {students} still wait{'' if many else 's'} for a "
+            f"manual grade and count{'' if many else 's'} 0 until graded: {listed}")
+
+
 def _empty_cells() -> pd.DataFrame:
     """A cell table with no rows and the columns and types of :func:`cell_grades`."""
     types = {
@@ -603,9 +624,8 @@ class ClassReport:
             f"Gradebook {where}: {len(grades)} students, {len(assignments)} assignments counted "
             f"({', '.join(assignments)}). Weights: {grades.attrs['weights_note']}."
         )
-        pending = int(cells["pending"].sum())
-        if pending:
-            status += f" {pending} answers still wait for a manual grade and count 0 until graded."
+        if cells["pending"].any():
+            status += f" {pending_by_student(cells)}."
         return cls(where, status, cells)
 
     @property
