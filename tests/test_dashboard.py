@@ -13,6 +13,7 @@ by her missing assignment; chloe and finn are close but submitted everything.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import nbformat
@@ -202,3 +203,15 @@ def test_dashboard_is_thin_with_one_title_then_sections() -> None:
         if cell.cell_type == "code" and "figure" in cell.source:
             previous = next(c for c in reversed(nb.cells[:index]) if c.cell_type == "markdown")
             assert "show" in previous.source, f"{cell.id}: no sentence says what the chart shows"
+
+
+@pytest.mark.slow
+def test_the_charts_survive_a_static_html_export(demo: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from nbconvert import HTMLExporter
+
+    nb = run_dashboard(demo, monkeypatch)
+    html, _ = HTMLExporter().from_notebook_node(nb)
+    # Five charts drawn by plotly.js, which is in the file itself: no network needed to view it.
+    assert html.count("Plotly.newPlot(") == 5
+    assert "plotly.js v" in html and not re.search(r"<script[^>]+src=\"[^\"]*plot", html)
+    (tmp_path / "dashboard.html").write_text(html)

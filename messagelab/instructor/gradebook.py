@@ -99,6 +99,26 @@ _CELL_COLUMNS = [
 ]
 
 
+def _charts_that_survive_export() -> None:
+    """In a notebook kernel, make each chart carry HTML with plotly.js embedded (once per notebook).
+
+    JupyterLab draws plotly's own JSON output; a static HTML export (``jupyter nbconvert --to
+    html``, File → Save and Export) has no plotly extension and shows only HTML, which the
+    ``notebook`` renderer adds. Embedded rather than linked, so a shared file needs no network.
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is None or not hasattr(shell, "kernel"):
+        return
+    import plotly.io as pio
+
+    if "notebook" not in pio.renderers.default.split("+"):
+        pio.renderers.default = "plotly_mimetype+notebook"
+
+
 def pending_by_student(cells: pd.DataFrame, shown: int = 5) -> str:
     """Who still waits for a manual grade, and on which answers: the first ``shown`` students by name.
 
@@ -607,6 +627,7 @@ class ClassReport:
 
     @classmethod
     def load(cls, source: str | os.PathLike[str] | None = None) -> ClassReport:
+        _charts_that_survive_export()
         where = default_source() if source is None else os.fspath(source)
         try:
             cells = cell_grades(where)
