@@ -169,6 +169,28 @@ def test_a_kernel_that_dies_scores_zero_and_says_why(batch: Batch, entry: Entry)
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("entry", HOSTILE)
+def test_a_crashed_submission_can_be_graded_by_hand_and_gets_feedback(batch: Batch, entry: Entry) -> None:
+    """Its graded copy holds the cells that ran, the formgrader lists it with the assignment's
+    points, and nbgrader's feedback for it says why its test cells earned nothing."""
+    graded = batch.course / "autograded" / CRASH / entry.assignment
+    copies = notebooks(graded)
+    assert [p.name for p in copies] == [p.name for p in notebooks(batch.generated(entry))]
+    for copy in copies:
+        cells = [c for c in read(copy).cells if c.cell_type == "code"]
+        at = next(i for i, c in enumerate(cells) if c.source == CRASH_CELL)  # the student's own notebook
+        assert any(c.outputs for c in cells[:at]), "the cells that ran before the crash keep their outputs"
+    points = {student: sum(g.max_score for g in admin.grades(entry.assignment, student, batch.course))
+              for student in (CRASH, KEY)}
+    assert points[CRASH] == points[KEY] > 0, points  # listed out of the assignment's points, not 0/0
+    admin.run_nbgrader("generate_feedback", entry.assignment, f"--student={CRASH}", "--force",
+                       root=batch.course, timeout=300)
+    reports = sorted((batch.course / "feedback" / CRASH / entry.assignment).glob("*.html"))
+    assert [p.stem for p in reports] == [p.stem for p in copies]
+    assert all("kernel died" in p.read_text() for p in reports)
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("entry", PARAMS)
 def test_release_hides_solutions_and_hidden_tests(batch: Batch, entry: Entry) -> None:
     for source in notebooks(entry.origin / "source" / entry.assignment):
