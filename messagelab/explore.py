@@ -39,6 +39,8 @@ class Explorer:
             return
         self.controls: dict[str, widgets.Widget] = self.make_controls()
         self.figure: go.FigureWidget = self.make_figure()
+        # The chart takes the notebook's width (plotly's own default is a fixed 700 px).
+        self.figure.layout.autosize = True
         self.summary = widgets.HTML()
         for control in self.controls.values():
             control.observe(self._on_change, names="value")
@@ -114,6 +116,10 @@ class Explorer:
             print(f"({self.title or 'Explorer'}: not drawn while the notebook is graded.)")
             return
         display(self.widget())
+        # plotly sizes an autosized chart when it is drawn; drawn before the page lays it out,
+        # it takes plotly's 700 px. A relayout sent after the display sizes it to the page.
+        self.figure.layout.autosize = False
+        self.figure.layout.autosize = True
 
 
 #: Each control's width: three to a row.

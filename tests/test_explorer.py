@@ -65,3 +65,7 @@ def test_explorer_builds_nothing_while_nbgrader_grades(monkeypatch):
     monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
     inert = QueueExplorer(BLACK_FRIDAY.config)
     assert inert.controls == {} and inert.last_result is None and not hasattr(inert, "figure")
+
+
+def test_the_chart_takes_the_notebooks_width(explorer):
+    assert explorer.figure.layout.autosize is True and explorer.figure.layout.width is None

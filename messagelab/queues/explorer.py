@@ -82,8 +82,7 @@ class QueueExplorer(Explorer):
             fig.add_hline(y=self.latency_target_s, line_dash="dash", line_color="grey", row=1, col=2,
                           annotation_text="latency target", annotation_position="top left")
             fig.add_vline(x=self.latency_target_s, line_dash="dash", line_color="grey", row=2, col=1)
-        # autosize: the chart takes the notebook's width (plotly's own default is 700 px).
-        fig.update_layout(autosize=True, height=560, margin=dict(l=50, r=20, t=50, b=40),
+        fig.update_layout(height=560, margin=dict(l=50, r=20, t=50, b=40),
                           legend=dict(orientation="h", y=1.12, x=0))
         return go.FigureWidget(fig)
 
