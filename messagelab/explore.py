@@ -122,7 +122,8 @@ class Explorer:
         self.figure.layout.autosize = True
 
 
-#: Each control's width: three to a row.
+#: How every slider looks and behaves: labelled, three to a row, updating on release.
+_SLIDER_STYLE = dict(continuous_update=False, style={"description_width": "initial"})
 CONTROL_WIDTH = "32%"
 
 
@@ -131,5 +132,10 @@ def slider(kind: str, description: str, value: float, low: float, high: float, s
     """A labelled slider that updates on release (``continuous_update=False``)."""
     cls = {"int": widgets.IntSlider, "float": widgets.FloatSlider}[kind]
     return cls(value=value, min=low, max=high, step=step, description=description,
-               continuous_update=False, style={"description_width": "initial"},
-               layout=widgets.Layout(width=CONTROL_WIDTH), **kw)
+               layout=widgets.Layout(width=CONTROL_WIDTH), **_SLIDER_STYLE, **kw)
+
+
+def choice(description: str, options: list[Any], value: Any) -> widgets.Widget:
+    """A slider over a few named settings (``(label, value)`` pairs or plain values), like :func:`slider`."""
+    return widgets.SelectionSlider(options=options, value=value, description=description,
+                                   layout=widgets.Layout(width=CONTROL_WIDTH), **_SLIDER_STYLE)

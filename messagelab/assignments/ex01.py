@@ -256,7 +256,7 @@ def monitoring_report(alarms: Any, design: Any, seed: int = 0):
     """
     table = monitoring_times(alarms, design, seed)
     times = [c for c in table.columns if c.endswith(" at s")]
-    return table.drop(columns="metric").style.format(lambda x: fmt(x), subset=times).hide(axis="index")
+    return table.drop(columns="metric").style.format(fmt, subset=times).hide(axis="index")
 
 
 def monitoring_times(alarms: Any, design: Any, seed: int = 0) -> pd.DataFrame:

@@ -13,7 +13,8 @@ from messagelab.grading.answers import (
     plain_number,
 )
 from messagelab.grading.evaluate import Evaluation, evaluate, report, require
-from messagelab.grading.feedback import fmt, student_check
+from messagelab.grading.feedback import student_check
+from messagelab.sim.display import fmt
 from messagelab.sim.scenario import Target
 
 __all__ = [

@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from messagelab.grading.feedback import fmt
+from messagelab.sim.display import fmt
 from messagelab.sim.scenario import Target
 
 

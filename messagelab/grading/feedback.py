@@ -1,4 +1,4 @@
-"""How checks speak to students: numbers as people read them, a ✓ on a pass, no grader internals.
+"""How checks speak to students: a ✓ on a pass, the reason on a miss, no grader internals.
 
 Every assignment's checks are wrapped with :func:`student_check`. A check that passes prints
 one ``✓`` line saying what was checked; a check that fails shows its message and nothing of
@@ -6,49 +6,17 @@ the grader: the failure is raised again without its chain, so the check's own fr
 source, the values it compares with) are not in the traceback, and in IPython (a notebook's
 kernel) such a failure is shown as its message alone, without the wrapper's frame either.
 
-:func:`fmt` is the one formatting rule for numbers in feedback, reports and explorers:
-
->>> fmt(1083.4, "orders"), fmt(10.437, "s"), fmt(0.02, "s"), fmt(float("nan"), "s")
-('1,083 orders', '10.4 s', '0.02 s', 'never')
->>> fmt(31.2, "USD"), fmt(0.563), fmt(12)
-('31.20 USD', '0.56', '12')
+Numbers in feedback are formatted by :func:`messagelab.sim.display.fmt`, the rule the
+explorers use too.
 """
 
 from __future__ import annotations
 
 import functools
-import math
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-#: What a missing value (NaN, None) reads as: the event never happened in the run.
-NEVER = "never"
-
-
-def fmt(value: Any, unit: str = "", *, missing: str = NEVER) -> str:
-    """``value`` with ``unit`` as a person reads it.
-
-    Whole numbers and anything of 100 or more get thousands separators and no decimals;
-    amounts in USD get cents; other numbers one decimal from 1 up, two significant digits
-    below. NaN, infinity and None read as ``missing`` (``"never"`` unless told).
-    """
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return missing
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        text = str(value)
-    else:
-        x = float(value)
-        if unit.upper() in ("USD", "USD/DAY"):
-            text = f"{x:,.2f}"
-        elif x == int(x) or abs(x) >= 100:
-            text = f"{x:,.0f}"
-        elif abs(x) >= 1:
-            text = f"{x:.1f}"
-        else:
-            text = f"{x:.2g}"
-    return f"{text} {unit}" if unit else text
 
 
 def _failure(message: str) -> AssertionError:

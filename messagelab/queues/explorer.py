@@ -10,10 +10,10 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from messagelab.explore import CONTROL_WIDTH, Explorer, slider
-from messagelab.grading.feedback import fmt
+from messagelab.explore import Explorer, choice, slider
 from messagelab.queues.config import QueueConfig
-from messagelab.queues.model import QueueResult, simulate
+from messagelab.queues.model import DUPLICATE_CAUSES, QueueResult, simulate
+from messagelab.sim.display import fmt
 
 HEADLINE = "latency_p99_s"
 
@@ -39,20 +39,14 @@ class QueueExplorer(Explorer):
         return {
             "consumers": slider("int", "consumers", b.consumers, 1, 60, 1),
             "visibility_timeout_s": slider("float", "visibility timeout (s)", b.visibility_timeout_s, 0.5, 60, 0.5),
-            "max_receive_count": widgets.SelectionSlider(
-                options=[("no DLQ", NO_DLQ), *((str(k), k) for k in range(1, 21))],
-                value=b.max_receive_count or NO_DLQ,
-                description="maxReceiveCount", continuous_update=False, style={"description_width": "initial"},
-                layout=widgets.Layout(width=CONTROL_WIDTH)),
+            "max_receive_count": choice("maxReceiveCount", [("no DLQ", NO_DLQ), *((str(k), k) for k in range(1, 21))],
+                                        b.max_receive_count or NO_DLQ),
             "receive_batch_size": slider("int", "receive batch size", b.receive_batch_size, 1, 10, 1),
             "wait_time_s": slider("int", "long-poll wait (s, 0 = short)", int(b.wait_time_s), 0, 20, 1),
             "failure_rate": slider("float", "transient failure rate", b.failure_rate, 0, 0.3, 0.01),
             "poison_rate": slider("float", "poison message rate", b.poison_rate, 0, 0.05, 0.001,
                                   readout_format=".3f"),
-            "message_groups": widgets.SelectionSlider(
-                options=[1, 2, 5, 10, 20, 50, 100, 1000], value=b.message_groups,
-                description="FIFO message groups", continuous_update=False,
-                style={"description_width": "initial"}, layout=widgets.Layout(width=CONTROL_WIDTH)),
+            "message_groups": choice("FIFO message groups", [1, 2, 5, 10, 20, 50, 100, 1000], b.message_groups),
             "queue_type": widgets.ToggleButtons(options=["standard", "fifo"], value=b.queue_type,
                                                 description="queue type",
                                                 style={"description_width": "initial", "button_width": "90px"}),
@@ -120,7 +114,7 @@ class QueueExplorer(Explorer):
 def summary_frame(r: QueueResult) -> pd.DataFrame:
     """The headline numbers of a run, with units, for a table beside the chart."""
     s, cfg = r.summary, r.config
-    causes = ", ".join(f"{fmt(s[key])} {label}" for key, label in DUPLICATE_LABELS.items())
+    causes = ", ".join(f"{fmt(s[key])} {label}" for key, label in DUPLICATE_CAUSES.items())
     rows = [
         ("orders sent", fmt(s["messages_sent"])),
         ("confirmed / dead-lettered / expired / still queued",
@@ -144,14 +138,6 @@ def summary_frame(r: QueueResult) -> pd.DataFrame:
         rows.append(("FIFO: message groups (one order in flight per group)", fmt(cfg.message_groups)))
     rows.append(("cost per day", f"${s['cost_per_day_usd']:,.2f}"))
     return pd.DataFrame(rows, columns=["metric", "value"]).set_index("metric")
-
-
-#: How the summary names each cause of a duplicate (the keys of ``DUPLICATE_CAUSES``).
-DUPLICATE_LABELS = {
-    "duplicates_from_visibility_timeout": "timeout ran out",
-    "duplicates_from_producer_resend": "producer resent",
-    "duplicates_from_sqs_extra_copy": "SQS extra copy",
-}
 
 
 def summary_html(r: QueueResult) -> str:

@@ -64,11 +64,12 @@ OUTCOMES = ("delivered", "dead_lettered", "expired", "queued")
 
 # Where a copy of a message came from, and so what causes a duplicate side effect.
 ORIGINAL, RESEND, SQS_COPY = range(3)
-#: Summary key of the duplicates each cause produced; they add up to ``duplicates_processed``.
+#: Summary key of the duplicates each cause produced (they add up to ``duplicates_processed``),
+#: and the cause in a few words.
 DUPLICATE_CAUSES = {
-    "duplicates_from_visibility_timeout": "the visibility timeout ran out while the order was processed",
-    "duplicates_from_producer_resend": "the producer sent the order again",
-    "duplicates_from_sqs_extra_copy": "SQS delivered an extra copy (at-least-once delivery)",
+    "duplicates_from_visibility_timeout": "timeout ran out",
+    "duplicates_from_producer_resend": "producer resent",
+    "duplicates_from_sqs_extra_copy": "SQS extra copy",
 }
 
 
@@ -81,7 +82,7 @@ class _Copy:
 
     __slots__ = ("msg", "sent_s", "group", "state", "receives", "receipt", "seq", "origin")
 
-    def __init__(self, msg: int, sent_s: float, group: int, seq: int, origin: int = 0) -> None:
+    def __init__(self, msg: int, sent_s: float, group: int, seq: int, origin: int = ORIGINAL) -> None:
         self.msg, self.sent_s, self.group, self.seq, self.origin = msg, sent_s, group, seq, origin
         self.state = PENDING
         self.receives = 0
@@ -117,9 +118,7 @@ class QueueResult(SimResult):
         "latency_p99_s": "s",
         "latency_max_s": "s",
         "duplicates_processed": "extra side effects",
-        "duplicates_from_visibility_timeout": "extra side effects",
-        "duplicates_from_producer_resend": "extra side effects",
-        "duplicates_from_sqs_extra_copy": "extra side effects",
+        **dict.fromkeys(DUPLICATE_CAUSES, "extra side effects"),
         "valid_orders_lost": "messages (not poison; dead-lettered or never processed)",
         "duplicate_rate": "extra side effects per delivered message",
         "duplicates_skipped": "deliveries",

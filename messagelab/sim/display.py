@@ -1,0 +1,39 @@
+"""Numbers as people read them: the one rule for explorers, feedback and reports.
+
+>>> fmt(1083.4, "orders"), fmt(10.437, "s"), fmt(0.02, "s"), fmt(float("nan"), "s")
+('1,083 orders', '10.4 s', '0.02 s', 'never')
+>>> fmt(31.2, "USD"), fmt(0.563), fmt(12)
+('31.20 USD', '0.56', '12')
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+#: What a missing value (NaN, None) reads as: the event never happened in the run.
+NEVER = "never"
+
+
+def fmt(value: Any, unit: str = "", *, missing: str = NEVER) -> str:
+    """``value`` with ``unit`` as a person reads it.
+
+    Whole numbers and anything of 100 or more get thousands separators and no decimals;
+    amounts in USD get cents; other numbers one decimal from 1 up, two significant digits
+    below. NaN, infinity and None read as ``missing`` (``"never"`` unless told).
+    """
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return missing
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        text = str(value)
+    else:
+        x = float(value)
+        if unit.upper() in ("USD", "USD/DAY"):
+            text = f"{x:,.2f}"
+        elif x == int(x) or abs(x) >= 100:
+            text = f"{x:,.0f}"
+        elif abs(x) >= 1:
+            text = f"{x:.1f}"
+        else:
+            text = f"{x:.2g}"
+    return f"{text} {unit}" if unit else text
