@@ -275,7 +275,7 @@ class Batch:
     scores: dict[str, dict[str, float | None]]  # scores in the gradebook
     verdicts: dict[str, list[Verdict]]  # the clean verdicts, per student
     reasons: dict[str, str]  # why each student make autograde reports as failed
-    seconds: dict[str, float] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)  # generate, autograde, and each student in a worker
     submitted_before: dict[str, str] = field(default_factory=dict)  # every submitted file's digest
     summary: str = ""
     left_running: list[str] = field(default_factory=list)  # processes of the batch still alive after it
@@ -315,15 +315,16 @@ def graded_test_cells(course: Path, student: str) -> dict[str, list]:
             if corpus.is_test(cell)}
 
 
-def autograde_class(course: Path) -> tuple[dict[str, list[Verdict]], dict[str, str], str]:
+def autograde_class(course: Path) -> tuple[dict[str, list[Verdict]], dict[str, str], str, dict[str, float]]:
     """Grade the class as ``make autograde`` does, in the sandbox: each student's verdicts,
-    why any failed, and the summary."""
+    why any failed, the summary and each student's seconds in a worker."""
     from messagelab.instructor.autograde import grade_class
 
     result = grade_class(ASSIGNMENT, course, workers=2, progress=None, timeout=SUBMISSION_TIMEOUT_S,
                          sandbox=require_sandbox())
     verdicts = {r.student: list(r.verification) for r in result.results if r.verification is not None}
-    return verdicts, {r.student: r.reason or "" for r in result.results if not r.graded}, result.summary()
+    reasons = {r.student: r.reason or "" for r in result.results if not r.graded}
+    return verdicts, reasons, result.summary(), {r.student: r.seconds for r in result.results}
 
 
 def _site_packages() -> list[Path]:
@@ -350,7 +351,8 @@ def batch(tmp_path_factory: pytest.TempPathFactory) -> Batch:
 
     started = time.monotonic()
     try:
-        verdicts, reasons, summary = autograde_class(course)
+        verdicts, reasons, summary, per_student = autograde_class(course)
+        seconds.update(per_student)
     finally:
         for packages in _site_packages():  # should the vandal ever get there, leave no trace behind
             planted = packages / corpus.PTH_NAME
@@ -374,11 +376,16 @@ def as_scores(batch: Batch, student: str) -> dict[str, float]:
     return {grade_id: float(scores.get(grade_id) or 0.0) for grade_id in batch.max_scores}
 
 
+def said(batch: Batch, student: str) -> str:
+    """What make autograde reported about one student (for a failing assertion's message)."""
+    return f"make autograde: {batch.reasons.get(student) or 'graded'} ({batch.seconds.get(student, 0):.1f} s)"
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("student", list(CASES))
 def test_each_submission_scores_what_its_answers_earn(batch: Batch, student: str) -> None:
     case = CASES[student]
-    assert as_scores(batch, student) == case.expected(batch.max_scores), case.what
+    assert as_scores(batch, student) == case.expected(batch.max_scores), (case.what, said(batch, student))
     if student not in batch.verdicts:  # nothing to grade (no notebook): the summary says why
         assert batch.reasons[student]
         return
@@ -392,7 +399,7 @@ def test_each_submission_scores_what_its_answers_earn(batch: Batch, student: str
 @pytest.mark.slow
 @pytest.mark.parametrize("student", WRONG_BASED)
 def test_a_cheat_scores_exactly_what_the_honest_wrong_answers_score(batch: Batch, student: str) -> None:
-    assert as_scores(batch, student) == as_scores(batch, "honest-wrong"), CASES[student].what
+    assert as_scores(batch, student) == as_scores(batch, "honest-wrong"), (CASES[student].what, said(batch, student))
 
 
 @pytest.mark.slow
@@ -404,6 +411,7 @@ def test_a_cheat_in_the_kernel_meets_no_test_there(batch: Batch, student: str) -
     kernel printed.
     """
     outputs = graded_test_cells(batch.course, student)
+    assert outputs, f"no graded notebook: {said(batch, student)}"
     for grade_id in CASES[student].cheats_in_kernel:
         errors = [out for out in outputs[grade_id] if out.output_type == "error"]
         assert errors and "customers charged twice" in errors[0].evalue, outputs[grade_id]
