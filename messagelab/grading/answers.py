@@ -74,10 +74,9 @@ def check_between(name: str, value: Any, low: float, high: float, hint: str = ""
     it never states the bound itself.
     """
     x = plain_number(name, value)
-    if x < low:
-        raise AssertionError(f"{name} = {x:g} is too small. {too_small} {hint}".replace("  ", " ").rstrip())
-    if x > high:
-        raise AssertionError(f"{name} = {x:g} is too large. {too_large} {hint}".replace("  ", " ").rstrip())
+    for missed, side, why in ((x < low, "too small", too_small), (x > high, "too large", too_large)):
+        if missed:
+            raise AssertionError(" ".join(part for part in (f"{name} = {x:g} is {side}.", why, hint) if part))
 
 
 def design_changes(design: Any, allowed: Iterable[str], required: Iterable[str] = ()) -> dict[str, Any]:
