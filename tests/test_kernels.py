@@ -140,3 +140,32 @@ def test_one_zygote_serves_every_kernel_of_a_worker(sandbox: Sandbox, tmp_path: 
     process = zygote.start_kernel(["--no-such-option"], folder, {}, folder)
     assert process.wait(timeout=30) == 2  # what ipykernel exits with on an unknown option
     assert zygote.alive() and zygote.proc is not None and zygote.proc.pid == first
+
+
+def test_a_zygote_that_stops_answering_costs_no_student_their_kernel(sandbox: Sandbox, tmp_path: Path) -> None:
+    import psutil
+
+    warm = kernels.Warm(str(tmp_path / "home"), kernels.KERNEL_MODULES)
+    manager = kernels.sandboxed_kernel_manager(sandbox, warm)
+    zygote = kernels.zygote_for(sandbox, warm)
+    assert run(manager, tmp_path / "alice", "print(1)") == ["1"]
+    assert zygote.proc is not None
+    first = zygote.proc.pid
+    # What a notebook that stops every process it can see leaves behind: a zygote that is
+    # alive (so ensure() keeps it) but answers nothing, so the fork request times out.
+    served = [p for p in psutil.Process(first).children(recursive=True) if "serve_zygote" in " ".join(p.cmdline())]
+    assert served, "the zygote's own process"
+    for process in served:
+        process.suspend()
+    zygote.timeout_s = 2.0
+    folder = tmp_path / "bob"
+    folder.mkdir()
+    (folder / "orders.csv").write_text("id\n1\n")
+    out = run(manager, folder, "import os; print(os.getppid(), sorted(os.listdir('.')))",
+              "open('written.txt', 'w').write('kept')")
+    assert out[0] == "1 ['orders.csv']"  # a cold kernel, in its own sandbox, in bob's folder
+    assert (folder / "written.txt").read_text() == "kept"
+    assert not zygote.alive() or zygote.proc.pid != first  # the stopped zygote was killed
+    assert not psutil.pid_exists(served[0].pid) or psutil.Process(served[0].pid).status() == psutil.STATUS_ZOMBIE
+    assert run(manager, tmp_path / "carol", "print(3)") == ["3"]  # and the next kernel is warm again
+    assert zygote.alive() and zygote.proc is not None and zygote.proc.pid != first

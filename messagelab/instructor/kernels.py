@@ -25,8 +25,9 @@ every process it may signal). What keeps students apart is what kept them apart 
 * **The zygote cannot be tampered with.** It never runs a student's code; it is
   non-dumpable, so a kernel of the same uid cannot ptrace it or write its memory; its
   commands come on a pipe only the worker holds (a forked kernel closes it). A kernel can
-  still kill or stop it: the worker's next request then times out, the sandbox is killed
-  whole and a new zygote started, so that costs time, never another student's score.
+  still kill or stop it: the worker's next request then times out and the sandbox is killed
+  whole; a kernel whose fork was that request starts cold, and the next one gets a new
+  zygote, so that costs time, never another student's score.
 * **The kernel is the one nbgrader would start.** Only modules whose import does not ask
   IPython whether it runs in a kernel (plotly picks its renderer that way, ipywidgets
   registers its comms) and starts no thread are imported ahead, each tried first in a
@@ -373,6 +374,7 @@ class Zygote:
         self._lock = threading.Lock()
         self._moved: dict[str, str] = {}  # folder inside home -> where it came from
         self._count = 0
+        self.timeout_s = REQUEST_TIMEOUT_S  # for one answer, once it is running
 
     # --- the process ---------------------------------------------------------------------
     def alive(self) -> bool:
@@ -398,7 +400,8 @@ class Zygote:
         self.loaded, self.skipped = list(hello.get("loaded", [])), dict(hello.get("skipped", {}))
         return bool(hello.get("ready"))
 
-    def _ask(self, message: Mapping[str, Any], timeout: float = REQUEST_TIMEOUT_S) -> dict[str, Any]:
+    def _ask(self, message: Mapping[str, Any], timeout: float | None = None) -> dict[str, Any]:
+        timeout = self.timeout_s if timeout is None else timeout
         with self._lock:
             proc = self.proc
             if proc is None or proc.stdin is None or proc.stdout is None:
@@ -455,6 +458,12 @@ class Zygote:
             return None
         self._moved[inside] = folder
         return inside
+
+    def move_out(self, inside: str) -> str:
+        """Move a folder :meth:`move_in` moved back where it came from (no kernel ran in it); that path."""
+        folder = self._moved.pop(inside)
+        os.rename(inside, folder)
+        return folder
 
     def restore(self) -> None:
         """End every warm kernel's turn: kill what is left in the sandbox, move the folders back.
@@ -585,11 +594,11 @@ def sandboxed_kernel_manager(sandbox: Sandbox, warm: Warm | None = None) -> type
     """A jupyter ``AsyncKernelManager`` class whose kernels start inside ``sandbox``.
 
     With ``warm``, kernels are forked from the worker's zygote (:class:`Zygote`); without,
-    or when the zygote cannot start or the kernelspec is another Python's, each kernel gets
-    a bubblewrap of its own. Either way each kernel gets a fresh folder for its connection
-    file and Unix sockets (the ``ipc`` transport: the sandbox has no network). Interrupts
-    are sent as messages, which reach the kernel through the sandbox; signals would stop at
-    bubblewrap.
+    or when the zygote cannot start, does not answer the fork (stopped, hung, killed) or the
+    kernelspec is another Python's, each kernel gets a bubblewrap of its own. Either way each
+    kernel gets a fresh folder for its connection file and Unix sockets (the ``ipc``
+    transport: the sandbox has no network). Interrupts are sent as messages, which reach the
+    kernel through the sandbox; signals would stop at bubblewrap.
     """
     from jupyter_client import AsyncKernelManager
     from jupyter_client.provisioning import LocalProvisioner
@@ -599,7 +608,17 @@ def sandboxed_kernel_manager(sandbox: Sandbox, warm: Warm | None = None) -> type
 
         async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> Any:
             manager = self.parent
-            self.process = self.zygote.start_kernel(cmd[3:], kwargs["cwd"], kwargs["env"], manager._sockets)
+            try:
+                self.process = self.zygote.start_kernel(cmd[3:], kwargs["cwd"], kwargs["env"], manager._sockets)
+            except ZygoteError as why:
+                # The zygote died, hung or was stopped between ensure() and the fork (it has
+                # been killed by now): this kernel starts cold, in a sandbox of its own, as
+                # when the zygote cannot start at all. The next kernel gets a fresh zygote.
+                self.log.warning("%s; this kernel starts cold", why)
+                folder = self.zygote.move_out(kwargs["cwd"])
+                kwargs["cwd"] = folder
+                cold = sandbox.command(cmd, cwd=folder, writable=[manager._sockets], env=kwargs["env"])
+                return await super().launch_kernel(cold, **kwargs)
             self.pid, self.pgid = self.process.pid, None  # signals go through the zygote
             self.cwd = kwargs["cwd"]
             return self.connection_info
