@@ -1,5 +1,8 @@
 """The queue explorer: controls drive the model, the figure and the summary follow."""
 
+import subprocess
+import sys
+
 import pytest
 
 from messagelab.assignments.ex01 import LATENCY_TARGET_S
@@ -69,3 +72,20 @@ def test_explorer_builds_nothing_while_nbgrader_grades(monkeypatch):
 
 def test_the_chart_takes_the_notebooks_width(explorer):
     assert explorer.figure.layout.autosize is True and explorer.figure.layout.width is None
+
+
+def test_a_kernels_first_chart_does_not_build_jsonschemas_iri_parsers() -> None:
+    """Importing messagelab first keeps rfc3987-syntax's 2 s of grammar building out of a kernel.
+
+    jsonschema (reached through plotly's renderers and nbformat) still validates notebooks.
+    """
+    probe = ("import sys, messagelab, plotly.graph_objects as go, nbformat\n"
+             "go.FigureWidget()\n"
+             "nbformat.validate(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell('1')]))\n"
+             "try:\n"
+             "    nbformat.validate({'nbformat': 4})\n"
+             "except nbformat.ValidationError:\n"
+             "    print('invalid caught')\n"
+             "print(sys.modules.get('rfc3987_syntax'), 'jsonschema' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120)
+    assert out.stdout.split("\n")[:2] == ["invalid caught", "None True"], out.stdout + out.stderr
