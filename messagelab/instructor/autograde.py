@@ -74,7 +74,7 @@ from messagelab.instructor.kernels import KERNEL_MODES
 from messagelab.instructor.nbgrader import NbgraderError, interpreter_path
 from messagelab.instructor.reverify.verdict import Verdict
 from messagelab.instructor.safecopy import copy_tree
-from messagelab.instructor.sandbox import Sandbox, SandboxUnavailable, find_sandbox, to_dict
+from messagelab.instructor.sandbox import Sandbox, SandboxUnavailable, find_sandbox, kill_tree, to_dict
 
 #: Seconds one student's grading may take before it is stopped and reported: the whole
 #: submission, every notebook, kernel and checks. nbgrader's own per-cell limit
@@ -425,28 +425,8 @@ class _Worker:
     def kill(self) -> None:
         """Kill the worker, its kernel and anything the student's code started."""
         proc, self.proc = self.proc, None
-        if proc is None:
-            return
-        import psutil
-
-        try:
-            family = psutil.Process(proc.pid).children(recursive=True)
-        except psutil.NoSuchProcess:
-            family = []
-        for process in family:
-            try:
-                process.kill()
-            except psutil.NoSuchProcess:
-                pass
-        proc.kill()
-        proc.wait()
-        psutil.wait_procs(family, timeout=5)
-        for stream in (proc.stdin, proc.stdout):
-            if stream is not None:
-                try:
-                    stream.close()
-                except OSError:
-                    pass
+        if proc is not None:
+            kill_tree(proc)
 
     def close(self) -> None:
         """Let the worker finish its loop and exit; kill it if it does not."""

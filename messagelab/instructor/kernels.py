@@ -65,7 +65,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from messagelab.instructor.sandbox import Sandbox
+from messagelab.instructor.sandbox import Sandbox, kill_tree
 
 #: Imported by every warm zygote before the instructor notebook's own imports.
 KERNEL_MODULES = ("ipykernel.kernelapp", "ipykernel.ipkernel")
@@ -423,24 +423,8 @@ class Zygote:
     def kill(self) -> None:
         """Kill the zygote's sandbox and everything in it."""
         proc, self.proc = self.proc, None
-        if proc is None:
-            return
-        import psutil
-
-        try:
-            family = psutil.Process(proc.pid).children(recursive=True)
-        except psutil.NoSuchProcess:
-            family = []
-        for process in family:
-            with contextlib.suppress(psutil.NoSuchProcess):
-                process.kill()
-        proc.kill()
-        proc.wait()
-        psutil.wait_procs(family, timeout=5)
-        for stream in (proc.stdin, proc.stdout):
-            if stream is not None:
-                with contextlib.suppress(OSError):
-                    stream.close()
+        if proc is not None:
+            kill_tree(proc)
 
     def close(self) -> None:
         self.restore()

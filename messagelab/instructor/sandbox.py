@@ -30,6 +30,7 @@ as plain nbgrader does, without one.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import os
@@ -37,6 +38,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -259,3 +261,35 @@ def from_dict(data: Mapping[str, Any] | None) -> Sandbox | None:
     if data is None:
         return None
     return Sandbox(str(data["bwrap"]), data["uid"], tuple(data["readable"]), Limits(**data["limits"]))
+
+
+def kill_tree(proc: subprocess.Popen[Any], timeout_s: float = 5.0) -> None:
+    """Kill ``proc`` and every process under it; return once none of them can run any more.
+
+    A killed grandchild whose parent died with it waits as a zombie until init reaps it,
+    which can take seconds in a container: a zombie runs nothing, so it counts as gone.
+    """
+    import psutil
+
+    try:
+        family = psutil.Process(proc.pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        family = []
+    for process in family:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process.kill()
+    proc.kill()
+    proc.wait()
+    deadline = time.monotonic() + timeout_s
+    for process in family:
+        while time.monotonic() < deadline:
+            try:
+                if process.status() == psutil.STATUS_ZOMBIE:
+                    break
+            except psutil.NoSuchProcess:
+                break
+            time.sleep(0.005)
+    for stream in (proc.stdin, proc.stdout):
+        if stream is not None:
+            with contextlib.suppress(OSError):
+                stream.close()
