@@ -38,11 +38,35 @@ def test_one_title_then_the_sections_in_order(notebook):
     assert all(b - a <= 1 for a, b in zip(levels, levels[1:], strict=False)), "no skipped heading level"
 
 
-def test_summary_names_duration_from_the_catalogue(notebook):
+def test_title_duration_and_skills_are_the_catalogues(notebook):
     path, nb = notebook
     a = course.get(path.parent.name)
     intro = nb.cells[0].source
-    assert f"**Duration:** {course.hours_label(a).replace(' h', ' hours')}" in intro
+    assert intro.splitlines()[0] == f"# {a.label} — {a.title}"
+    assert f"**Duration:** {course.duration_label(a, long=True)}" in intro
+    assert f"**Level:** {a.level}" in intro
+    flat = " ".join(intro.split())
+    assert all(skill in flat for skill in a.skills), f"{path.name}: the intro names every skill of {a.skills}"
+
+
+def test_justify_holds_the_five_parts_every_submission_carries(notebook):
+    """Architecture diagram, decision rationale, business impact, roadmap and risks: each an H3
+    under Justify, in that order, each answered in the hand-graded cell right after it."""
+    path, nb = notebook
+    start = next(i for i, c in enumerate(nb.cells) if c.cell_type == "markdown" and "## Justify" in c.source)
+    end = next(i for i, c in enumerate(nb.cells) if i > start and c.cell_type == "markdown"
+               and re.search(r"^## ", c.source, re.M))
+    found = []
+    for i in range(start, end):
+        cell = nb.cells[i]
+        m = re.match(r"^### (.+)$", cell.source.splitlines()[0]) if cell.cell_type == "markdown" else None
+        if m and m.group(1) in course.SUBMISSION_PARTS:
+            answer = nb.cells[i + 1]
+            meta = answer.metadata.get("nbgrader", {})
+            assert answer.cell_type == "markdown" and meta.get("grade") and meta.get("solution"), (
+                f"{path.name}: '{m.group(1)}' is not followed by a hand-graded answer cell")
+            found.append(m.group(1))
+    assert found == list(course.SUBMISSION_PARTS), f"{path.name}: Justify holds {found}"
 
 
 def test_explore_prompts_follow_every_explorer(notebook):

@@ -34,7 +34,6 @@ EXPECTED_IDS = (
     "setE-resilience-reliability",
 )
 
-DURATION_BY_KIND = {"exercise": (2, 3), "lab": (1.5, 2), "set": (3, 4)}
 PREFIX_BY_KIND = {"exercise": "ex", "lab": "lab", "set": "set"}
 
 
@@ -65,9 +64,12 @@ def test_every_assignment_folder_is_in_the_catalogue(folder: str) -> None:
 @pytest.mark.parametrize("assignment", course.ASSIGNMENTS, ids=lambda a: a.id)
 def test_assignment_fields_are_consistent(assignment: course.Assignment) -> None:
     assert assignment.id.startswith(PREFIX_BY_KIND[assignment.kind] + assignment.number)
-    assert assignment.duration_h == DURATION_BY_KIND[assignment.kind]
+    low, high = assignment.duration_min
+    assert 0 < low <= high
     assert assignment.level in ("beginner", "intermediate", "advanced")
-    assert assignment.title and assignment.skills and all(assignment.skills)
+    assert assignment.title and assignment.focus and assignment.setting
+    assert assignment.skills and all(assignment.skills)
+    assert (assignment.exercises > 1) == (assignment.kind == "set")
     assert assignment.scenario.endswith(".") and assignment.scenario.count(". ") == 0
 
 
@@ -78,14 +80,9 @@ def test_prerequisites_are_known_and_come_earlier_in_the_module() -> None:
             assert position[prerequisite] < position[a.id], (a.id, prerequisite)
 
 
-def test_exercise_01_matches_the_module_outline() -> None:
+def test_exercise_01_tells_its_scenario() -> None:
     a = course.get("ex01-message-queues")
-    assert a.title == "Message Queue Implementation Strategy"
-    assert a.duration_h == (2, 3)
     assert "Black Friday" in a.scenario and "10×" in a.scenario
-    assert a.skills[0] == "queue architecture" and a.skills[-1] == "monitoring design"
-    for pattern in ("error handling", "retries", "dead-letter queues", "idempotency"):
-        assert pattern in a.skills[1]
 
 
 def test_assignment_is_frozen() -> None:
@@ -102,15 +99,19 @@ def test_get_unknown_id_lists_the_valid_ids() -> None:
 
 
 @pytest.mark.parametrize(
-    ("assignment_id", "label"),
+    ("item", "label", "long"),
     [
-        ("ex01-message-queues", "2–3 h"),
-        ("lab1-eda-simulator", "1.5–2 h"),
-        ("setC-aws-messaging", "3–4 h"),
+        ("ex01-message-queues", "2–3 h", "2–3 hours"),
+        ("ex04-event-sourcing", "4–6 h", "4–6 hours"),
+        ("lab1-eda-simulator", "60 min", "60 minutes"),
+        ("setA-messaging-patterns", "5–7.5 h", "5–7.5 hours"),
+        ((180, 180), "3 h", "3 hours"),
+        ((255, 315), "4–5.5 h", "4–5.5 hours"),
     ],
 )
-def test_hours_label(assignment_id: str, label: str) -> None:
-    assert course.hours_label(assignment_id) == label
+def test_duration_label(item: object, label: str, long: str) -> None:
+    assert course.duration_label(item) == label  # type: ignore[arg-type]
+    assert course.duration_label(item, long=True) == long  # type: ignore[arg-type]
 
 
 # --- learning paths --------------------------------------------------------------------
@@ -139,11 +140,40 @@ def test_beginner_path_assumes_no_other_assignment() -> None:
         assert set(course.get(assignment_id).prerequisites) <= set(ids)
 
 
-def test_path_frame_is_the_path_in_order(tmp_path: Path) -> None:
-    root = _fake_root(tmp_path, released=())
-    frame = course.path_frame("advanced", root)
-    assert tuple(frame["id"]) == course.LEARNING_PATHS["advanced"].ids
-    assert list(frame.index) == list(range(1, len(frame) + 1))
+def test_a_weeks_time_is_its_assignments_at_its_pace_plus_its_activities() -> None:
+    beginner, advanced = course.LEARNING_PATHS["beginner"], course.LEARNING_PATHS["advanced"]
+    assert beginner.weeks[0].duration_min == (120 + 60, 180 + 60)  # Exercise 01, then Lab 1
+    review = advanced.weeks[0]
+    core = [a.duration_min for a in course.ASSIGNMENTS if a.kind == "exercise"]
+    assert review.pace < 1 and review.duration_min == (round(sum(c[0] for c in core) * review.pace),
+                                                      round(sum(c[1] for c in core) * review.pace))
+    last = advanced.weeks[-1]
+    assert last.ids == () and last.duration_min == tuple(
+        sum(course.ACTIVITIES[k].duration_min[i] for k in last.activities) for i in (0, 1))
+    assert advanced.duration_min == tuple(sum(w.duration_min[i] for w in advanced.weeks) for i in (0, 1))
+
+
+def test_path_frame_is_one_row_per_week(tmp_path: Path) -> None:
+    root = _fake_root(tmp_path, released=("ex01-message-queues",))
+    frame = course.path_frame("intermediate", root)
+    assert list(frame.index) == [1, 2, 3, 4] and frame.index.name == "week"
+    assert frame.loc[1, "work"] == "Exercise 01, Exercise 02 → Set A"
+    assert frame.loc[1, "available"] == "1 of 3" and frame.loc[2, "available"] == "0 of 3"
+    first_week = course.LEARNING_PATHS["intermediate"].weeks[0]
+    assert frame.loc[1, "duration"] == course.duration_label(first_week.duration_min)
+
+
+def test_path_markdown_links_what_is_available_and_names_the_rest(tmp_path: Path) -> None:
+    root = _fake_root(tmp_path, released=("ex01-message-queues",))
+    (root / "notebooks").mkdir()
+    text = course.path_markdown("advanced", lambda a: f"../work/{a.id}.ipynb", root, root / "notebooks")
+    rows = [line for line in text.splitlines() if line.startswith("| ") and line[2].isdigit()]
+    assert len(rows) == 4
+    assert "[Exercise 01: Message Queue Implementation Strategy](../work/ex01-message-queues.ipynb)" in rows[0]
+    assert "Exercise 02: Event-Driven Microservices Architecture *(in preparation)*" in rows[0]
+    assert "(accelerated review)" in rows[0]
+    assert "[Innovation project](innovation-project.md)" in rows[2]
+    assert "[Peer mentoring](peer-review.ipynb) + [Advanced challenges](peer-review.ipynb)" in rows[3]
 
 
 def test_path_frame_unknown_path_lists_the_paths() -> None:
@@ -174,7 +204,7 @@ def test_status_is_available_exactly_when_the_release_notebook_exists(tmp_path: 
         assert course.status(a, root) == expected, a.id
 
     frame = course.catalogue_frame(root)
-    assert list(frame.columns) == ["id", "kind", "title", "hours", "level", "skills", "status"]
+    assert list(frame.columns) == ["id", "kind", "title", "duration", "level", "skills", "setting", "status"]
     assert tuple(frame["id"]) == EXPECTED_IDS
     assert set(frame.loc[frame["status"] == "available", "id"]) == set(released)
 
@@ -290,3 +320,67 @@ def test_course_home_runs_from_the_notebooks_folder(monkeypatch: pytest.MonkeyPa
     assert all((HOME.parent / t).resolve() == (workspace / a.id / f"{a.id}.ipynb").resolve()
                for t, a in zip(targets, released, strict=True))
     assert all((HOME.parent / target).resolve().is_file() for target in targets)
+
+
+def test_course_home_states_each_kinds_working_time_from_the_catalogue() -> None:
+    text = " ".join(" ".join(c.source for c in nbformat.read(HOME, as_version=4).cells).split())
+    kinds = (("exercise", "core exercises"), ("lab", "interactive labs"), ("set", "comprehensive exercises"))
+    for kind, words in kinds:
+        spans = [a.duration_min for a in course.ASSIGNMENTS if a.kind == kind]
+        low, high = min(s[0] for s in spans), max(s[1] for s in spans)
+        label = (f"{low}–{high} minutes" if kind == "lab"
+                 else course.duration_label((low, high), long=True))
+        assert f"{words}** ({label} each" in text, (kind, label)
+
+
+# --- course.toml -------------------------------------------------------------------------
+
+
+def test_course_settings_default_to_nothing_set(tmp_path: Path) -> None:
+    from messagelab.course import settings
+
+    root = _fake_root(tmp_path, released=())
+    assert settings.load(root) == settings.Settings()
+    text = settings.help_markdown(root)
+    assert text.count("not set up for this course yet") == 3
+    assert "[the peer design review](peer-review.ipynb)" in text
+
+
+def test_course_settings_show_the_instructors_links(tmp_path: Path) -> None:
+    from messagelab.course import settings
+
+    root = _fake_root(tmp_path, released=())
+    (root / "course.toml").write_text(
+        '[help]\nforum = "https://forum.example.edu/eda"\noffice_hours = "https://meet.example.edu/eda"\n'
+        'office_hours_when = "Thursdays 15:00–16:00 UTC"\nchat = "mailto:eda-chat@example.edu"\n'
+        '[peer_review]\nfolder = "/srv/shared/designs"\n')
+    loaded = settings.load(root)
+    assert loaded.peer_review_folder == "/srv/shared/designs"
+    text = settings.help_markdown(root)
+    assert "[open the forum](https://forum.example.edu/eda)" in text
+    assert "Thursdays 15:00–16:00 UTC, [join or book](https://meet.example.edu/eda)" in text
+    assert "[open the chat](mailto:eda-chat@example.edu)" in text and "not set up" not in text
+
+
+@pytest.mark.parametrize(("toml", "message"), [
+    ('[help]\nforum = "forum.example.edu"\n',
+     "course.toml [help] forum = 'forum.example.edu' is not allowed: expected a link starting with https://"),
+    ('[help]\nwiki = "https://x"\n', "[help] setting = 'wiki' is not allowed: expected one of forum, office_hours"),
+    ('[helps]\n', "course.toml table = '[helps]' is not allowed: expected one of [help], [peer_review]"),
+    ('[help]\nchat = 3\n', "course.toml [help] chat = 3 is not allowed: expected text in quotes"),
+    ('[help\n', "expected a readable TOML file"),
+])
+def test_a_wrong_course_setting_says_which_and_what_is_allowed(tmp_path: Path, toml: str, message: str) -> None:
+    from messagelab.course import settings
+    from messagelab.sim.validation import ConfigError
+
+    root = _fake_root(tmp_path, released=())
+    (root / "course.toml").write_text(toml)
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        settings.load(root)
+
+
+def test_the_repositorys_course_toml_is_valid_and_sets_no_link() -> None:
+    from messagelab.course import settings
+
+    assert settings.load(REPO) == settings.Settings()

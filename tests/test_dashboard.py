@@ -163,6 +163,27 @@ def test_default_gradebook_is_the_repository_root_unless_the_variable_names_one(
     assert gb.default_source() == "/srv/grades/gradebook.db"
 
 
+def test_success_metrics_of_the_demo_class(report: gb.ClassReport) -> None:
+    """Both demo assignments are core exercises: eve missed one, so 15 of 16 were submitted."""
+    students = report.students_success()
+    assert students.loc["eve", "core_submitted"] == 1 and students.loc["ada", "core_submitted"] == 2
+    assert set(students.index[students["on_track"]]) == {"ada", "ben", "hana"}  # totals ≥ 80, nothing missing
+    assert students.loc["eve", "short_of"] == "1 core exercise not submitted; total 68.9% < 80%"
+    assert students.loc["chloe", "short_of"] == "total 70.2% < 80%" and students.loc["ada", "short_of"] == ""
+    metrics = report.success()
+    assert metrics.loc["core exercises completed", "class_pct"] == 93.8
+    assert metrics.loc["core exercises completed", "students_meeting"] == 7
+    assert metrics.loc["average quality (weighted total)", "class_pct"] == round(report.grades()["total"].mean(), 1)
+    assert metrics.loc["students on track", "class_pct"] == 37.5
+    assert metrics.loc["students on track", "students_meeting"] == 3
+    assert not metrics["met"].any()  # the demo class meets none of the targets as a class
+    assert [row for row in metrics.index if row.endswith(" average")] == [
+        f"{c.name} average" for c in gb.GRADING_CRITERIA.values()]
+    figure = report.success_figure()
+    assert list(figure.data[0].y) == list(metrics["class_pct"])
+    assert list(figure.data[1].y) == list(metrics["target_pct"])
+
+
 # ---------------------------------------------------------------------------
 # The notebook
 # ---------------------------------------------------------------------------
@@ -180,7 +201,10 @@ def test_dashboard_runs_on_the_demo_class_and_lists_who_is_at_risk(
     figures = [
         c.id for c in nb.cells for o in c.get("outputs", []) if "application/vnd.plotly.v1+json" in o.get("data", {})
     ]
-    assert figures == ["completion-chart", "scores-chart", "letters-chart", "criteria-chart", "hardest-chart"]
+    assert figures == ["success-figure", "completion-chart", "scores-chart", "letters-chart", "criteria-chart",
+                       "hardest-chart"]
+    success = output_text(nb, "success-table")
+    assert "core exercises completed" in success and "students on track" in success
 
 
 @pytest.mark.slow

@@ -58,3 +58,46 @@ def test_the_instructors_answers_count_as_done_and_the_release_as_not_started(as
     assert (key.designs_done, key.written_done) == (key.designs, key.written) and key.designs + key.written > 0
     assert (blank.designs, blank.written) == (key.designs, key.written)
     assert blank.designs_done == blank.written_done == 0
+
+
+def _ran(cell, *, error: bool) -> None:
+    cell.execution_count = 1
+    cell.outputs = [nbformat.v4.new_output("error", ename="AssertionError", evalue="no", traceback=[])] if error else []
+
+
+def test_test_cells_count_as_they_last_ran_and_saved(tmp_path, monkeypatch):
+    monkeypatch.setenv("MESSAGELAB_WORKSPACE", str(tmp_path / "work"))
+    root = fake_root(tmp_path)
+    copy = progress.ensure_copies(root)[0]
+    nb = nbformat.read(copy, as_version=4)
+    tests = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade") and c.cell_type == "code"]
+    points = {c.metadata.nbgrader.grade_id: c.metadata.nbgrader.points for c in tests}
+    _ran(tests[0], error=False)  # sys-capacity-littles-law
+    _ran(tests[1], error=True)
+    for cell in nb.cells:  # answers filled in, so the exercise counts as started
+        if cell.metadata.get("nbgrader", {}).get("solution"):
+            cell.source = "x = 1" if cell.cell_type == "code" else "written"
+    nbformat.write(nb, copy)
+    p = progress.progress(copy)
+    assert (p.tests, p.tests_passed, p.tests_failed) == (len(tests), 1, 1)
+    assert p.tests_label == f"1 of {len(tests)} ({len(tests) - 2} not run)"
+    assert p.complete
+    assert sum(p.points.values()) == sum(points.values())
+    assert p.points_passed == {"sys": points[tests[0].metadata.nbgrader.grade_id], "arch": 0.0}
+    assert progress.progress_frame(root).loc[0, "visible tests passed"] == p.tests_label
+    success = progress.success_frame(root)
+    assert success.loc["core exercises completed", "now"] == "1 of 6"
+    share = points[tests[0].metadata.nbgrader.grade_id] / sum(points.values())
+    assert success.loc["visible tests' points passed", "now"] == f"{share:.0%}"
+    assert success.loc["visible tests' points passed", "met"] == "not yet"
+    assert success.loc["on track", "now"] == "no"
+
+
+def test_a_learner_with_nothing_started_has_no_quality_yet(tmp_path, monkeypatch):
+    monkeypatch.setenv("MESSAGELAB_WORKSPACE", str(tmp_path / "work"))
+    root = fake_root(tmp_path)
+    progress.ensure_copies(root)
+    success = progress.success_frame(root)
+    assert success.loc["core exercises completed", "now"] == "0 of 6"
+    assert success.loc["visible tests' points passed", "now"] == "–"
+    assert list(success.index) == ["core exercises completed", "visible tests' points passed", "on track"]

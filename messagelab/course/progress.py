@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import os
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import nbformat
 import pandas as pd
@@ -48,51 +49,134 @@ def ensure_copies(root: str | os.PathLike | None = None) -> list[Path]:
 
 @dataclass(frozen=True)
 class Progress:
-    """Answer cells filled in, out of those to fill, in one notebook."""
+    """One notebook as last saved: answer cells filled in, and its test cells as they last ran.
+
+    A test cell that ran without an error passed; one with an error failed; one that has not
+    run since the notebook was opened fresh counts as not run. ``points_passed`` and
+    ``points_tried`` are the test cells' points, per criterion key (``arch``, ``sys`` …).
+    """
 
     designs_done: int
     designs: int
     written_done: int
     written: int
+    tests: int = 0
+    tests_passed: int = 0
+    tests_failed: int = 0
+    points: dict[str, float] = field(default_factory=dict)
+    points_passed: dict[str, float] = field(default_factory=dict)
 
     @property
     def fraction(self) -> float:
         total = self.designs + self.written
         return (self.designs_done + self.written_done) / total if total else 0.0
 
+    @property
+    def complete(self) -> bool:
+        """Every answer cell filled in."""
+        return self.designs + self.written > 0 and self.fraction == 1.0
+
+    @property
+    def tests_label(self) -> str:
+        if not self.tests:
+            return "–"
+        not_run = self.tests - self.tests_passed - self.tests_failed
+        return f"{self.tests_passed} of {self.tests}" + (f" ({not_run} not run)" if not_run else "")
+
+
+def _test_outcome(cell: Any) -> bool | None:
+    """True (ran, no error), False (ran, an error) or None (not run)."""
+    if cell.get("execution_count") is None:
+        return None
+    return not any(output.get("output_type") == "error" for output in cell.get("outputs", []))
+
 
 def progress(path: str | os.PathLike) -> Progress:
-    """Count answer cells no longer holding nbgrader's stub."""
+    """Count answer cells no longer holding nbgrader's stub, and read the test cells' last outcome."""
     nb = nbformat.read(path, as_version=4)
-    designs = designs_done = written = written_done = 0
+    designs = designs_done = written = written_done = tests = passed = failed = 0
+    points: dict[str, float] = {}
+    earned: dict[str, float] = {}
     for cell in nb.cells:
         meta = cell.metadata.get("nbgrader", {})
-        if not meta.get("solution"):
-            continue
-        if cell.cell_type == "code":
-            designs += 1
-            designs_done += CODE_STUB not in cell.source
-        else:
-            written += 1
-            written_done += cell.source.strip() != TEXT_STUB
-    return Progress(designs_done, designs, written_done, written)
+        if meta.get("solution"):
+            if cell.cell_type == "code":
+                designs += 1
+                designs_done += CODE_STUB not in cell.source
+            else:
+                written += 1
+                written_done += cell.source.strip() != TEXT_STUB
+        elif meta.get("grade") and cell.cell_type == "code":
+            tests += 1
+            key = str(meta.get("grade_id", "")).split("-", 1)[0]
+            worth = float(meta.get("points") or 0)
+            points[key] = points.get(key, 0.0) + worth
+            outcome = _test_outcome(cell)
+            passed += outcome is True
+            failed += outcome is False
+            earned[key] = earned.get(key, 0.0) + (worth if outcome else 0.0)
+    return Progress(designs_done, designs, written_done, written, tests, passed, failed, points, earned)
+
+
+def _progress_of_copies(root: str | os.PathLike | None) -> list[tuple[course.Assignment, Path, Progress | None]]:
+    return [(a, copy_path(a, root), progress(copy_path(a, root)) if copy_path(a, root).exists() else None)
+            for a in course.ASSIGNMENTS if course.status(a, root) == "available"]
 
 
 def progress_frame(root: str | os.PathLike | None = None) -> pd.DataFrame:
-    """One row per released assignment: the learner's answers so far and when last saved."""
+    """One row per released assignment: the learner's answers, visible tests passed, when last saved."""
     rows = []
-    for a in course.ASSIGNMENTS:
-        if course.status(a, root) != "available":
+    for a, path, p in _progress_of_copies(root):
+        if p is None:
+            rows.append((a.id, a.title, "–", "–", "not started", "–", "–"))
             continue
-        path = copy_path(a, root)
-        if path.exists():
-            p = progress(path)
-            saved = datetime.fromtimestamp(path.stat().st_mtime).strftime("%Y-%m-%d %H:%M")
-            rows.append((a.id, a.title, f"{p.designs_done}/{p.designs}", f"{p.written_done}/{p.written}",
-                         f"{p.fraction:.0%}", saved))
-        else:
-            rows.append((a.id, a.title, "–", "–", "not started", "–"))
-    return pd.DataFrame(rows, columns=["id", "title", "design answers", "written answers", "done", "last saved"])
+        saved = datetime.fromtimestamp(path.stat().st_mtime).strftime("%Y-%m-%d %H:%M")
+        rows.append((a.id, a.title, f"{p.designs_done}/{p.designs}", f"{p.written_done}/{p.written}",
+                     f"{p.fraction:.0%}", p.tests_label, saved))
+    return pd.DataFrame(rows, columns=["id", "title", "design answers", "written answers", "done",
+                                       "visible tests passed", "last saved"])
+
+
+#: The module outline's targets for each learner.
+COMPLETION_TARGET = 1.0
+QUALITY_TARGET = 0.8
+
+
+def success_frame(root: str | os.PathLike | None = None) -> pd.DataFrame:
+    """The learner against the module's success targets, one row per metric.
+
+    Completion counts the six core exercises, complete when every answer cell is filled in
+    (target: all of them). Quality is the share of the visible tests' points passed, as the
+    notebooks were last saved, over the assignments with an answer (target: 80%), overall and per
+    criterion the tests cover; written answers are graded by hand, so they count only in the
+    instructor's grades. Columns: ``now``, ``target``, ``met``.
+    """
+    copies = _progress_of_copies(root)
+    core = [a for a in course.ASSIGNMENTS if a.kind == "exercise"]
+    completed = sum(1 for a, _, p in copies if a.kind == "exercise" and p is not None and p.complete)
+    started = [p for _, _, p in copies if p is not None and p.tests and (p.designs_done or p.written_done)]
+    rows = [("core exercises completed", f"{completed} of {len(core)}", f"{len(core)} of {len(core)}",
+             completed >= COMPLETION_TARGET * len(core))]
+
+    def share(keys: list[str]) -> float | None:
+        possible = sum(p.points.get(k, 0.0) for p in started for k in keys)
+        return sum(p.points_passed.get(k, 0.0) for p in started for k in keys) / possible if possible else None
+
+    keys = sorted({k for p in started for k in p.points}, key=list(course.GRADING_CRITERIA).index)
+    overall = share(keys)
+    rows.append(("visible tests' points passed", "–" if overall is None else f"{overall:.0%}",
+                 f"{QUALITY_TARGET:.0%}", overall is not None and overall >= QUALITY_TARGET))
+    for key in keys:
+        value = share([key])
+        rows.append((f"… of which {course.GRADING_CRITERIA[key].name}", "–" if value is None else f"{value:.0%}",
+                     f"{QUALITY_TARGET:.0%}", value is not None and value >= QUALITY_TARGET))
+    on_track = bool(started) and overall is not None and overall >= QUALITY_TARGET and all(
+        p.complete for a, _, p in copies if a.kind == "exercise" and p is not None)
+    rows.append(("on track",
+                 "yes" if on_track else "no", "yes", on_track))
+    frame = pd.DataFrame(rows, columns=["metric", "now", "target", "met"]).set_index("metric")
+    frame["met"] = frame["met"].map({True: "yes", False: "not yet"})
+    return frame
 
 
 def link(assignment: course.Assignment | str, from_folder: str | os.PathLike) -> str:

@@ -64,7 +64,10 @@ __all__ = [
     "module_grades",
     "score_figure",
     "set_manual_score",
+    "student_success",
     "students_at_risk",
+    "success_figure",
+    "success_metrics",
     "weights_note",
 ]
 
@@ -81,6 +84,15 @@ _RISK_TOTAL = 60.0
 _RISK_TOTAL_WITH_MISSING = 70.0
 
 LETTERS = ("A", "B", "C", "D", "F")
+
+_KIND = {a.id: a.kind for a in ASSIGNMENTS}
+
+#: The module outline's success targets: every core exercise completed, an 80% average.
+COMPLETION_TARGET_PCT = 100.0
+QUALITY_TARGET_PCT = 80.0
+#: Who counts as on track, in words (:func:`student_success` applies it).
+ON_TRACK_RULE = (f"every core exercise counted so far submitted, and a weighted total of at least "
+                 f"{QUALITY_TARGET_PCT:g}%")
 
 _CELL_COLUMNS = [
     "student",
@@ -525,6 +537,77 @@ def students_at_risk(grades: pd.DataFrame) -> pd.DataFrame:
     return flagged.sort_values(["total"], kind="stable")
 
 
+def _core_counted(cells: pd.DataFrame) -> list[str]:
+    """The core exercises among the assignments counted, in module order."""
+    return [a for a in _counted_assignments(cells) if _KIND.get(a) == "exercise"]
+
+
+def student_success(cells: pd.DataFrame) -> pd.DataFrame:
+    """Each student against the outline's targets: one row per student.
+
+    Columns: ``core_submitted`` (core exercises counted so far that the student submitted),
+    ``core_counted``, ``completion_pct`` (their share; the target is 100%), ``quality_pct``
+    (the weighted total; the target is an 80% average), ``arch`` … ``comm`` (criterion
+    percentages), ``on_track`` (:data:`ON_TRACK_RULE`) and ``short_of`` (what is missing,
+    in words). With no core exercise counted yet, completion is missing (NaN), not 0.
+    """
+    grades = module_grades(cells)
+    core = _core_counted(cells)
+    done = cells.drop_duplicates(["student", "assignment"])
+    done = done[done["assignment"].isin(core) & done["submitted"].astype(bool)]
+    table = pd.DataFrame(index=grades.index)
+    table["core_submitted"] = done.groupby("student").size().reindex(grades.index, fill_value=0).astype(int)
+    table["core_counted"] = len(core)
+    table["completion_pct"] = (100 * table["core_submitted"] / len(core)).round(1) if core else float("nan")
+    table["quality_pct"] = grades["total"]
+    for key in CRITERIA:
+        table[key] = grades[key].round(1)
+    complete = table["core_submitted"] >= len(core)
+    good = table["quality_pct"] >= QUALITY_TARGET_PCT
+    table["on_track"] = complete & good
+    table["short_of"] = [
+        "; ".join(filter(None, [
+            "" if c else f"{n - k} core exercise{'s' if n - k != 1 else ''} not submitted",
+            "" if g else f"total {q:.1f}% < {QUALITY_TARGET_PCT:g}%" if pd.notna(q) else "no total yet",
+        ]))
+        for c, g, k, n, q in zip(complete, good, table["core_submitted"], table["core_counted"],
+                                 table["quality_pct"], strict=True)
+    ]
+    return table
+
+
+def success_metrics(cells: pd.DataFrame) -> pd.DataFrame:
+    """The class against the outline's success targets, one row per metric.
+
+    Rows: core-exercise completion (target 100%), average quality (the weighted total,
+    target 80%), then each criterion's average (target 80%) and the share of students on
+    track. Columns: ``target_pct``, ``class_pct`` (the class's mean), ``students_meeting``
+    (how many students meet the target themselves, of ``students``) and ``met`` (whether
+    the class's mean meets it).
+    """
+    table = student_success(cells)
+    students = len(table)
+    rows = []
+
+    def add(metric: str, target: float, values: pd.Series) -> None:
+        known = values.dropna()
+        mean = round(float(known.mean()), 1) if not known.empty else float("nan")
+        rows.append({"metric": metric, "target_pct": target, "class_pct": mean,
+                     "students_meeting": int((known >= target).sum()), "students": students,
+                     "met": bool(pd.notna(mean) and mean >= target)})
+
+    add("core exercises completed", COMPLETION_TARGET_PCT, table["completion_pct"])
+    add("average quality (weighted total)", QUALITY_TARGET_PCT, table["quality_pct"])
+    for key in CRITERIA:
+        add(f"{GRADING_CRITERIA[key].name} average", QUALITY_TARGET_PCT, table[key])
+    on_track = 100.0 * table["on_track"].astype(float)
+    rows.append({"metric": "students on track", "target_pct": COMPLETION_TARGET_PCT,
+                 "class_pct": round(float(on_track.mean()), 1) if students else float("nan"),
+                 "students_meeting": int(table["on_track"].sum()), "students": students,
+                 "met": bool(students and table["on_track"].all())})
+    return pd.DataFrame(rows).set_index("metric")
+
+
 # ---------------------------------------------------------------------------
 # Figures
 # ---------------------------------------------------------------------------
@@ -594,6 +677,24 @@ def criterion_figure(averages: pd.DataFrame) -> go.Figure:
     labels = [f"{name} ({weight}%)" for name, weight in zip(shown["name"], shown["weight_pct"], strict=True)]
     figure = go.Figure(go.Bar(x=labels, y=shown["mean_pct"]), layout={**_LAYOUT, "title": title})
     figure.update_yaxes(title="class mean (%)", range=[0, 100])
+    return figure
+
+
+def success_figure(metrics: pd.DataFrame) -> go.Figure:
+    """Bars: the class's mean on each success metric, each with its target marked (from :func:`success_metrics`)."""
+    title = "The class against the module's success targets"
+    shown = metrics.dropna(subset=["class_pct"])
+    if shown.empty:
+        return _empty_figure(title)
+    colours = ["seagreen" if met else "indianred" for met in shown["met"]]
+    figure = go.Figure(
+        go.Bar(x=list(shown.index), y=shown["class_pct"], marker_color=colours, name="class mean",
+               text=[f"{v:.0f}%" for v in shown["class_pct"]], textposition="auto"),
+        layout={**_LAYOUT, "title": title, "height": 420},
+    )
+    figure.add_scatter(x=list(shown.index), y=shown["target_pct"], mode="markers", name="target",
+                       marker={"symbol": "line-ew-open", "size": 28, "line": {"width": 3}, "color": "black"})
+    figure.update_yaxes(title="class mean (%)", range=[0, 105])
     return figure
 
 
@@ -687,6 +788,15 @@ class ClassReport:
 
     def at_risk(self) -> pd.DataFrame:
         return students_at_risk(self.grades())
+
+    def success(self) -> pd.DataFrame:
+        return success_metrics(self.cells)
+
+    def success_figure(self) -> go.Figure:
+        return success_figure(self.success())
+
+    def students_success(self) -> pd.DataFrame:
+        return student_success(self.cells)
 
 
 # ---------------------------------------------------------------------------
