@@ -18,6 +18,7 @@ test is skipped on a laptop and fails in CI.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import os
@@ -31,6 +32,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -461,80 +463,127 @@ def record_timing(name: str, entry: dict, path: Path | None = None) -> None:
 # ---------------------------------------------------------------------------
 
 
+@dataclass
+class Browser:
+    """One Chromium page with JupyterLab loaded, shared by every case of the module."""
+
+    page: Any
+    version: str
+
+
+APP_READY_JS = """async () => {
+    const app = window.jupyterapp;
+    if (!app || !app.commands.hasCommand('docmanager:open')) return false;
+    await app.restored;
+    return true;
+}"""
+
+OPEN_JS = """async (path) => {
+    await window.jupyterapp.commands.execute('docmanager:open', {path, factory: 'Notebook'});
+    return true;
+}"""
+
+# Shut the notebook's kernel down and drop its tab without the "save your changes?" dialog.
+CLOSE_JS = """async (panelId) => {
+    const widget = [...window.jupyterapp.shell.widgets('main')].find((w) => w.id === panelId);
+    if (!widget) return false;
+    await widget.sessionContext.shutdown();
+    widget.dispose();
+    return true;
+}"""
+
+
+@pytest.fixture(scope="module")
+def browser(lab: Lab) -> Iterator[Browser]:
+    """Chromium and JupyterLab's page, started once: each case opens its notebook in it."""
+    from playwright.sync_api import sync_playwright
+
+    playwright = sync_playwright().start()
+    chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_FLAGS)
+    try:
+        page = chromium.new_page(viewport={"width": 1400, "height": 1800})
+        page.goto(f"{lab.url}/lab/workspaces/tests?reset&token={lab.token}", wait_until="domcontentloaded",
+                  timeout=NOTEBOOK_OPEN_S * 1000)
+        wait_for(page, lambda: page.evaluate(APP_READY_JS), NOTEBOOK_OPEN_S, "JupyterLab to start in the page")
+        yield Browser(page, chromium.version)
+    finally:
+        chromium.close()
+        playwright.stop()
+
+
+@contextlib.contextmanager
+def opened(browser: Browser, lab: Lab, path: str, prefix: Path) -> Iterator[str]:
+    """Open ``path`` (relative to the served folder) with an idle kernel; its panel id.
+
+    On a failure, a screenshot of the page and the server's log go beside ``prefix``; the
+    notebook is closed and its kernel shut down either way.
+    """
+    page = browser.page
+    panel = None
+    try:
+        page.evaluate(OPEN_JS, path)
+        panel = wait_for(page, lambda: page.evaluate(NOTEBOOK_READY_JS, path), NOTEBOOK_OPEN_S,
+                         "the notebook to open with an idle kernel")
+        yield panel
+    except Exception:
+        page.screenshot(path=f"{prefix}-failure.png", full_page=True)
+        shutil.copy(lab.log, f"{prefix}-server.log")
+        raise
+    finally:
+        if panel is not None:
+            page.evaluate(CLOSE_JS, panel)
+
+
 @pytest.mark.parametrize("case", CASES)
-def test_slider_redraws_the_chart(case: Case, lab: Lab) -> None:
+def test_slider_redraws_the_chart(case: Case, lab: Lab, browser: Browser) -> None:
     require(
         (case.folder / case.notebook).is_file(),
         f"{rel(case.folder / case.notebook)} does not exist yet",
     )
-    from playwright.sync_api import sync_playwright
-
     target = lab.root / case.name
     shutil.copytree(case.folder, target, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     prefix = SCREENSHOTS / f"explorer-{case.name}"
-    path = f"{case.name}/{case.notebook}"
+    page = browser.page
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_FLAGS)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1800})
-            try:
-                page.goto(
-                    # A workspace per case: no tab of another case is restored beside it.
-                    f"{lab.url}/lab/workspaces/{case.name}/tree/{path}?token={lab.token}",
-                    wait_until="domcontentloaded",
-                    timeout=NOTEBOOK_OPEN_S * 1000,
-                )
-                panel = wait_for(
-                    page,
-                    lambda: page.evaluate(NOTEBOOK_READY_JS, path),
-                    NOTEBOOK_OPEN_S,
-                    "the notebook to open with an idle kernel",
-                )
-                page.evaluate(RUN_ALL_JS)
-                before = wait_for(
-                    page,
-                    lambda: explorer_state(page, panel),
-                    RUN_ALL_S,
-                    "a slider and its chart after running all cells",
-                )
-                screenshot_explorer(page, panel, Path(f"{prefix}-before.png"))
+    with opened(browser, lab, f"{case.name}/{case.notebook}", prefix) as panel:
+        page.evaluate(RUN_ALL_JS)
+        before = wait_for(
+            page,
+            lambda: explorer_state(page, panel),
+            RUN_ALL_S,
+            "a slider and its chart after running all cells",
+        )
+        screenshot_explorer(page, panel, Path(f"{prefix}-before.png"))
 
-                handle = page.locator(f"[id='{panel}'] .widget-slider .noUi-handle").first
-                handle.focus()
-                for _ in range(ARROW_PRESSES):
-                    page.keyboard.press("ArrowRight")
+        handle = page.locator(f"[id='{panel}'] .widget-slider .noUi-handle").first
+        handle.focus()
+        for _ in range(ARROW_PRESSES):
+            page.keyboard.press("ArrowRight")
 
-                # A redraw per key press arrives in turn: wait for the last one, i.e. for
-                # a chart that differs from the start and has stopped changing.
-                after = wait_for(
-                    page,
-                    settled(lambda: explorer_state(page, panel), lambda s: s["data"] != before["data"]),
-                    SLIDER_UPDATE_S,
-                    "the chart to redraw and settle",
-                )
-                if case.final is not None:
-                    after = wait_for(
-                        page,
-                        lambda: (state := explorer_state(page, panel)) and case.final(state) and state,
-                        SLIDER_UPDATE_S,
-                        "the chart to show the final slider value",
-                    )
-                screenshot_explorer(page, panel, Path(f"{prefix}-after.png"))
+        # A redraw per key press arrives in turn: wait for the last one, i.e. for
+        # a chart that differs from the start and has stopped changing.
+        after = wait_for(
+            page,
+            settled(lambda: explorer_state(page, panel), lambda s: s["data"] != before["data"]),
+            SLIDER_UPDATE_S,
+            "the chart to redraw and settle",
+        )
+        if case.final is not None:
+            after = wait_for(
+                page,
+                lambda: (state := explorer_state(page, panel)) and case.final(state) and state,
+                SLIDER_UPDATE_S,
+                "the chart to show the final slider value",
+            )
+        screenshot_explorer(page, panel, Path(f"{prefix}-after.png"))
 
-                # ArrowLeft first: the slider has just gone up ARROW_PRESSES steps, so
-                # every move is a real step, and an even count ends where it started.
-                moves = time_slider_moves(page, panel, TIMED_MOVES)
-                timed = explorer_state(page, panel)
-                screenshot_explorer(page, panel, Path(f"{prefix}-timed.png"))
-            except Exception:
-                page.screenshot(path=f"{prefix}-failure.png", full_page=True)
-                shutil.copy(lab.log, f"{prefix}-server.log")
-                raise
-            chromium_version = browser.version
-        finally:
-            browser.close()
+        # ArrowLeft first: the slider has just gone up ARROW_PRESSES steps, so
+        # every move is a real step, and an even count ends where it started.
+        moves = time_slider_moves(page, panel, TIMED_MOVES)
+        timed = explorer_state(page, panel)
+        screenshot_explorer(page, panel, Path(f"{prefix}-timed.png"))
+    chromium_version = browser.version
 
     assert after["data"] != before["data"]
     assert after["readout"] != before["readout"], "the slider did not move"
@@ -556,3 +605,47 @@ def test_slider_redraws_the_chart(case: Case, lab: Lab) -> None:
     # 250 ms), not by a timed test: a loaded CI machine must not fail the suite. A move that
     # takes seconds is a defect, though: the chart did not follow the slider in time.
     assert entry["p95_ms"] <= 10 * REPAINT_BUDGET_MS, f"slider -> chart p95 {entry['p95_ms']:.0f} ms"
+
+
+# ---------------------------------------------------------------------------
+# The course home
+# ---------------------------------------------------------------------------
+
+#: What the home's path tables render as: for each table, its caption line and its rows' text.
+PATH_TABLES_JS = """(panelId) => {
+    const panel = document.getElementById(panelId);
+    if (!panel) return null;
+    const tables = [...panel.querySelectorAll('.jp-RenderedMarkdown table')].filter(
+        (t) => t.querySelector('th') && t.querySelector('th').textContent.trim() === 'Week');
+    return tables.map((t) => ({
+        caption: (t.previousElementSibling || {}).textContent || '',
+        rows: [...t.querySelectorAll('tbody tr')].map((r) => r.textContent.replace(/\\s+/g, ' ').trim()),
+        links: [...t.querySelectorAll('a')].map((a) => a.textContent.trim()),
+    }));
+}"""
+
+
+def test_course_home_shows_the_three_learning_paths_week_by_week(lab: Lab, browser: Browser) -> None:
+    target = lab.root / "course"
+    target.mkdir()
+    for name in ("nbgrader_config.py", "course.toml"):
+        shutil.copy2(ROOT / name, target / name)
+    for folder in ("notebooks", "release"):
+        shutil.copytree(ROOT / folder, target / folder, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page = browser.page
+    with opened(browser, lab, "course/notebooks/course-home.ipynb", SCREENSHOTS / "course-home") as panel:
+        page.evaluate(RUN_ALL_JS)
+        tables = wait_for(page, lambda: (t := page.evaluate(PATH_TABLES_JS, panel)) and len(t) == 3 and t,
+                          RUN_ALL_S, "three week-by-week path tables")
+        cell = page.locator(f"[id='{panel}'] .jp-Cell", has=page.locator("table th:text-is('Week')")).first
+        cell.scroll_into_view_if_needed()
+        cell.screenshot(path=str(SCREENSHOTS / "course-home-paths.png"))
+    for table, (name, learning_path) in zip(tables, course.LEARNING_PATHS.items(), strict=True):
+        assert table["caption"].startswith(name.capitalize()), table["caption"]
+        assert len(table["rows"]) == len(learning_path.weeks), name
+        for row, week in zip(table["rows"], learning_path.weeks, strict=True):
+            assert row.startswith(str(week.number)) and row.endswith(course.duration_label(week.duration_min))
+    released = [f"{a.label}: {a.title}" for a in course.ASSIGNMENTS if course.status(a, ROOT) == "available"]
+    assert released and all(title in tables[0]["links"] for title in released)
+    assert "Innovation project" in tables[2]["links"] and "Peer mentoring" in tables[2]["links"]

@@ -826,6 +826,9 @@ def path_frame(path_name: str, root: PathLike | None = None) -> pd.DataFrame:
                         columns=["work", "duration", "available"])
 
 
+NBSP = "\u00a0"  # keeps "10–14.5 h" on one line in a narrow column
+
+
 def path_markdown(
     path_name: str,
     link: Callable[[Assignment], str],
@@ -856,8 +859,8 @@ def path_markdown(
         "| Week | Work | Time |",
         "|:---:|:---|:---:|",
     ]
-    lines += [f"| {week.number} | {_week_work(week, name, activity)} | {duration_label(week.duration_min)} |"
-              for week in path.weeks]
+    lines += [f"| {week.number} | {_week_work(week, name, activity)} | "
+              f"{duration_label(week.duration_min).replace(' ', NBSP)} |" for week in path.weeks]
     return "\n".join(lines)
 
 
