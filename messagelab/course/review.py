@@ -205,34 +205,43 @@ def compare(designs: list[SharedDesign], variant: str | None = None) -> pd.DataF
     return pd.DataFrame(columns, index=pd.Index(index, name="target (worst run)"))
 
 
+#: Bars above this share of a target are drawn at it (their own value is written on them).
+FIGURE_CAP = 2.0
+
+
 def compare_figure(designs: list[SharedDesign], variant: str | None = None) -> go.Figure:
     """How close each design's worst run comes to each target, as a share of the target's limit.
 
     At most 1 meets the target; above 1 misses it. A target of zero (no order lost) shows
     0 when met and 1 plus the count when missed; a run with no value (a poison order that
-    never reached the DLQ) shows no bar.
+    never reached the DLQ) counts as a miss. Bars are drawn up to :data:`FIGURE_CAP`, each
+    labelled with its worst value, so one large miss does not flatten the others.
     """
     figure = go.Figure()
     figure.update_layout(title="Worst run against each target (at most 1 meets it)", barmode="group",
-                         yaxis_title="worst value ÷ target", height=420, legend_title_text="design by")
+                         yaxis={"title": "worst value ÷ target", "range": [0, FIGURE_CAP * 1.08]},
+                         height=440, legend_title_text="design by")
     runs = _runs(designs, variant)
     if runs:
         targets = {t.metric: t for t in _reviewable(designs[0].assignment).SCENARIO.targets}
         for shared, table in runs:
+            ratios = [_ratio(targets[m], w) for m, w in zip(table["metric"], table["worst"], strict=True)]
             figure.add_bar(name=shared.author, x=[targets[m].label for m in table["metric"]],
-                           y=[_ratio(targets[m], w) for m, w in zip(table["metric"], table["worst"], strict=True)])
+                           y=[min(r, FIGURE_CAP) for r in ratios],
+                           text=[fmt(row["worst"], row["unit"], missing="never") for _, row in table.iterrows()],
+                           textposition="outside", cliponaxis=False)
         figure.add_hline(y=1, line_dash="dot", annotation_text="target")
     return figure
 
 
-def _ratio(target: Any, worst: float) -> float | None:
+def _ratio(target: Any, worst: float) -> float:
     if not math.isfinite(worst):
-        return None
+        return math.inf
     if target.limit == 0:
         return 1.0 + worst if worst > 0 else 0.0
     if target.at_most:
         return worst / target.limit
-    return target.limit / worst if worst else None
+    return target.limit / worst if worst else math.inf
 
 
 def rubric_frame(assignment_id: str) -> pd.DataFrame:
