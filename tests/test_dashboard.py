@@ -235,7 +235,8 @@ def test_the_charts_survive_a_static_html_export(demo: Path, monkeypatch: pytest
 
     nb = run_dashboard(demo, monkeypatch)
     html, _ = HTMLExporter().from_notebook_node(nb)
-    # Five charts drawn by plotly.js, which is in the file itself: no network needed to view it.
-    assert html.count("Plotly.newPlot(") == 5
+    # Six charts drawn by plotly.js, which is in the file itself: no network needed to view it.
+    charts = sum("figure" in c.source for c in nb.cells if c.cell_type == "code")
+    assert charts == 6 and html.count("Plotly.newPlot(") == charts
     assert "plotly.js v" in html and not re.search(r"<script[^>]+src=\"[^\"]*plot", html)
     (tmp_path / "dashboard.html").write_text(html)
