@@ -55,7 +55,7 @@ def clone_course(dest: Path, copies: int) -> list[str]:
         folder = dest / "source" / assignment
         folder.mkdir(parents=True)
         shutil.copy2(ROOT / "source" / TEMPLATE / f"{TEMPLATE}.ipynb", folder / f"{assignment}.ipynb")
-        admin.generate(assignment, dest, timeout=900)
+    admin.generate_every(ids, dest, timeout=900)
     (dest / "gradebook.db").unlink(missing_ok=True)  # as in a fresh clone: no gradebook
     return ids
 

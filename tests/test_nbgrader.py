@@ -7,6 +7,7 @@ release in sync) is in test_class_batch.py, which grades them all as one class.
 from __future__ import annotations
 
 import shutil
+import sqlite3
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -150,3 +151,22 @@ def test_check_command_flags_an_edited_release(tmp_path: Path, capsys: pytest.Ca
     out = capsys.readouterr().out
     assert "demo: OUT OF SYNC" in out
     assert "cell 0 (intro): source differs" in out
+
+
+@pytest.mark.slow
+def test_every_assignment_is_generated_in_one_nbgrader_run_as_one_at_a_time_would(tmp_path: Path) -> None:
+    from messagelab.instructor import nbgrader as admin
+
+    both = admin.make_course(tmp_path / "both", ["demo"], source_root=FIXTURE_COURSE)
+    shutil.copytree(both / "source" / "demo", both / "source" / "demo2")
+    made = admin.generate_every(["demo", "demo2"], both, timeout=300)
+    assert made == [both / "release" / "demo", both / "release" / "demo2"]
+    one = admin.make_course(tmp_path / "one", ["demo"], source_root=FIXTURE_COURSE)
+    admin.generate("demo", one, timeout=300)
+    for folder in made:
+        assert release.release_differences(one / "release" / "demo", folder) == []
+    with sqlite3.connect(both / "gradebook.db") as db:  # both in the gradebook, hidden tests and all
+        assert {name for (name,) in db.execute("SELECT name FROM assignment")} == {"demo", "demo2"}
+    # A folder of source/ that is not an assignment: one run per assignment instead, never "*".
+    (both / "source" / "notes").mkdir()
+    assert admin.generate_every(["demo", "demo2"], both, timeout=300) == made

@@ -141,6 +141,23 @@ def generate(assignment_id: str, root: Path | None = None, *, timeout: float | N
     return root / "release" / assignment_id
 
 
+def generate_every(ids: Sequence[str], root: Path | None = None, *, timeout: float | None = None) -> list[Path]:
+    """Generate the assignments ``ids`` into ``root/release``; their release folders.
+
+    When ``ids`` are every folder of ``source/``, nbgrader runs once for all of them
+    (``generate_assignment "*"``): it starts once instead of once per assignment, which is
+    most of a small assignment's time. Otherwise it runs once per assignment.
+    """
+    root = root_or_default(root)
+    source = root / "source"
+    folders = {f.name for f in source.iterdir() if f.is_dir() and not f.name.startswith(".")} \
+        if source.is_dir() else set()
+    if len(ids) > 1 and set(ids) == folders and folders == set(assignment_ids(root)):
+        run_nbgrader("generate_assignment", "*", "--force", root=root, timeout=timeout)
+        return [root / "release" / assignment_id for assignment_id in ids]
+    return [generate(assignment_id, root, timeout=timeout) for assignment_id in ids]
+
+
 def submit(course: Path, assignment_id: str, student: str, notebooks: Path | Sequence[Path]) -> Path:
     """Place notebooks in ``submitted/<student>/<id>/`` as nbgrader's collect would.
 

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import nbformat
 
-from messagelab.instructor.nbgrader import IGNORED_NAMES, assignment_ids, generate, make_course, root_or_default
+from messagelab.instructor.nbgrader import IGNORED_NAMES, assignment_ids, generate_every, make_course, root_or_default
 
 
 def release(root: Path | None = None, ids: Iterable[str] | None = None) -> list[Path]:
     """Regenerate ``release/<id>`` for every assignment in ``source/`` (or the ones given)."""
     root = root_or_default(root)
-    return [generate(assignment, root) for assignment in selected_ids(root, ids)]
+    return generate_every(selected_ids(root, ids), root)
 
 
 def generate_into(dest: Path, ids: Iterable[str] | None = None, *, source_root: Path | None = None) -> Path:
