@@ -56,8 +56,10 @@ from messagelab.course.root import course_root
 __all__ = [
     "ACTIVITIES",
     "ASSIGNMENTS",
+    "COMPLETION_TARGET_PCT",
     "GRADING_CRITERIA",
     "LEARNING_PATHS",
+    "QUALITY_TARGET_PCT",
     "SUBMISSION_PARTS",
     "Activity",
     "Assignment",
@@ -66,6 +68,7 @@ __all__ = [
     "Week",
     "catalogue_frame",
     "criteria_frame",
+    "criterion_of",
     "duration_label",
     "get",
     "learning_path",
@@ -645,6 +648,21 @@ GRADING_CRITERIA: dict[str, Criterion] = {
         Criterion("comm", "Communication", 15, "clear documentation and presentation of solutions"),
     )
 }
+
+#: The module outline's success targets: every core exercise completed, an 80%+ average quality.
+COMPLETION_TARGET_PCT = 100.0
+QUALITY_TARGET_PCT = 80.0
+
+
+def criterion_of(grade_id: str) -> str | None:
+    """The criterion key a ``grade_id`` starts with (``"arch-design"`` → ``"arch"``), or None.
+
+    >>> criterion_of("biz-impact"), criterion_of("design")
+    ('biz', None)
+    """
+    prefix, dash, _ = grade_id.partition("-")
+    return prefix if dash and prefix in GRADING_CRITERIA else None
+
 
 #: What every submission carries besides its designs (the outline's list), in order: the
 #: H3 headings of each notebook's written part, each followed by a hand-graded cell.

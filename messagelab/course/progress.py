@@ -52,8 +52,8 @@ class Progress:
     """One notebook as last saved: answer cells filled in, and its test cells as they last ran.
 
     A test cell that ran without an error passed; one with an error failed; one that has not
-    run since the notebook was opened fresh counts as not run. ``points_passed`` and
-    ``points_tried`` are the test cells' points, per criterion key (``arch``, ``sys`` …).
+    run since the notebook was opened fresh counts as not run. ``points`` and
+    ``points_passed`` are the test cells' points, all and passed, per criterion key.
     """
 
     designs_done: int
@@ -108,7 +108,7 @@ def progress(path: str | os.PathLike) -> Progress:
                 written_done += cell.source.strip() != TEXT_STUB
         elif meta.get("grade") and cell.cell_type == "code":
             tests += 1
-            key = str(meta.get("grade_id", "")).split("-", 1)[0]
+            key = course.criterion_of(str(meta.get("grade_id", ""))) or ""
             worth = float(meta.get("points") or 0)
             points[key] = points.get(key, 0.0) + worth
             outcome = _test_outcome(cell)
@@ -137,11 +137,6 @@ def progress_frame(root: str | os.PathLike | None = None) -> pd.DataFrame:
                                        "visible tests passed", "last saved"])
 
 
-#: The module outline's targets for each learner.
-COMPLETION_TARGET = 1.0
-QUALITY_TARGET = 0.8
-
-
 def success_frame(root: str | os.PathLike | None = None) -> pd.DataFrame:
     """The learner against the module's success targets, one row per metric.
 
@@ -155,25 +150,25 @@ def success_frame(root: str | os.PathLike | None = None) -> pd.DataFrame:
     core = [a for a in course.ASSIGNMENTS if a.kind == "exercise"]
     completed = sum(1 for a, _, p in copies if a.kind == "exercise" and p is not None and p.complete)
     started = [p for _, _, p in copies if p is not None and p.tests and (p.designs_done or p.written_done)]
+    quality = course.QUALITY_TARGET_PCT / 100
     rows = [("core exercises completed", f"{completed} of {len(core)}", f"{len(core)} of {len(core)}",
-             completed >= COMPLETION_TARGET * len(core))]
+             completed >= course.COMPLETION_TARGET_PCT / 100 * len(core))]
 
     def share(keys: list[str]) -> float | None:
         possible = sum(p.points.get(k, 0.0) for p in started for k in keys)
         return sum(p.points_passed.get(k, 0.0) for p in started for k in keys) / possible if possible else None
 
-    keys = sorted({k for p in started for k in p.points}, key=list(course.GRADING_CRITERIA).index)
-    overall = share(keys)
-    rows.append(("visible tests' points passed", "–" if overall is None else f"{overall:.0%}",
-                 f"{QUALITY_TARGET:.0%}", overall is not None and overall >= QUALITY_TARGET))
-    for key in keys:
-        value = share([key])
-        rows.append((f"… of which {course.GRADING_CRITERIA[key].name}", "–" if value is None else f"{value:.0%}",
-                     f"{QUALITY_TARGET:.0%}", value is not None and value >= QUALITY_TARGET))
-    on_track = bool(started) and overall is not None and overall >= QUALITY_TARGET and all(
+    def row(metric: str, value: float | None) -> tuple[str, str, str, bool]:
+        return (metric, "–" if value is None else f"{value:.0%}", f"{quality:.0%}",
+                value is not None and value >= quality)
+
+    tested = {k for p in started for k in p.points}
+    overall = share(sorted(tested))
+    rows.append(row("visible tests' points passed", overall))
+    rows += [row(f"… of which {c.name}", share([key])) for key, c in course.GRADING_CRITERIA.items() if key in tested]
+    on_track = bool(started) and overall is not None and overall >= quality and all(
         p.complete for a, _, p in copies if a.kind == "exercise" and p is not None)
-    rows.append(("on track",
-                 "yes" if on_track else "no", "yes", on_track))
+    rows.append(("on track", "yes" if on_track else "no", "yes", on_track))
     frame = pd.DataFrame(rows, columns=["metric", "now", "target", "met"]).set_index("metric")
     frame["met"] = frame["met"].map({True: "yes", False: "not yet"})
     return frame

@@ -34,6 +34,7 @@ import plotly.graph_objects as go
 from messagelab import assignments
 from messagelab.course import catalogue, settings
 from messagelab.course.progress import workspace
+from messagelab.grading.answers import design_changes
 from messagelab.sim.display import fmt
 from messagelab.sim.validation import ConfigError
 
@@ -75,24 +76,15 @@ def _check_author(author: Any) -> str:
 
 
 def _plain(design: Any, assignment_id: str) -> dict[str, Any]:
-    """The design as plain JSON values, and only the assignment's design fields."""
+    """The design's own settings as plain values, validated as the graders validate them.
+
+    Raises ValueError with the test cell's own sentence (the setting, its value, what is allowed).
+    """
     module = _reviewable(assignment_id)
-    if type(design) is not dict:
-        raise ConfigError("design", design, "a dict of the design's settings")
-    fields = module.SCENARIO.design_fields
-    unknown = sorted(set(design) - set(fields))
-    if unknown:
-        raise ConfigError("design field", unknown[0], f"one of {', '.join(fields)}")
-    plain = {}
-    for name, value in design.items():
-        if value is not None and type(value) not in (bool, int, float, str):
-            raise ConfigError(name, value, "a number, a string, True, False or None")
-        if type(value) is float and not math.isfinite(value):
-            raise ConfigError(name, value, "a finite number")
-        plain[name] = value
     try:
-        module.design_config(plain)  # the graders' own validation, with its message
-    except AssertionError as error:  # how a test cell reports it: a sentence naming the setting
+        plain = design_changes(design, module.SCENARIO.design_fields)
+        module.design_config(plain)  # required settings and each one's range
+    except AssertionError as error:
         raise ValueError(str(error)) from None
     return plain
 
@@ -248,7 +240,7 @@ def rubric_frame(assignment_id: str) -> pd.DataFrame:
     """The assignment's hand-graded parts: what each part asks, its criterion and its points."""
     module = assignments.module(assignment_id)
     rows = [
-        {"graded cell": grade_id, "criterion": catalogue.GRADING_CRITERIA[grade_id.split("-", 1)[0]].name,
+        {"graded cell": grade_id, "criterion": catalogue.GRADING_CRITERIA[catalogue.criterion_of(grade_id) or ""].name,
          "points": points}
         for grade_id, (kind, points) in module.GRADES.items() if kind == "markdown"
     ]

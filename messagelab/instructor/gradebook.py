@@ -34,7 +34,14 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from messagelab.assignments import ex01
-from messagelab.course.catalogue import ASSIGNMENTS, GRADING_CRITERIA, letter_grade
+from messagelab.course.catalogue import (
+    ASSIGNMENTS,
+    COMPLETION_TARGET_PCT,
+    GRADING_CRITERIA,
+    QUALITY_TARGET_PCT,
+    criterion_of,
+    letter_grade,
+)
 from messagelab.course.root import course_root
 
 if TYPE_CHECKING:
@@ -87,9 +94,6 @@ LETTERS = ("A", "B", "C", "D", "F")
 
 _KIND = {a.id: a.kind for a in ASSIGNMENTS}
 
-#: The module outline's success targets: every core exercise completed, an 80% average.
-COMPLETION_TARGET_PCT = 100.0
-QUALITY_TARGET_PCT = 80.0
 #: Who counts as on track, in words (:func:`student_success` applies it).
 ON_TRACK_RULE = (f"every core exercise counted so far submitted, and a weighted total of at least "
                  f"{QUALITY_TARGET_PCT:g}%")
@@ -258,11 +262,6 @@ def _read_tables(source: Any) -> dict[str, pd.DataFrame]:
             engine.dispose()
 
 
-def _criterion(grade_id: str) -> str | None:
-    prefix = grade_id.split("-", 1)[0]
-    return prefix if prefix in GRADING_CRITERIA and "-" in grade_id else None
-
-
 def _module_order(ids: Iterable[str]) -> list[str]:
     """Assignment ids in the module's order; ids the catalogue does not know come last, by name."""
     position = {a.id: i for i, a in enumerate(ASSIGNMENTS)}
@@ -333,7 +332,7 @@ def cell_grades(
     earned = frame["manual_score"].where(frame["manual_score"].notna(), frame["auto_score"]).fillna(0.0)
     frame["final_score"] = (earned + frame["extra_credit"].fillna(0.0)).where(frame["submitted"], 0.0)
     frame["pending"] = frame["submitted"] & frame["manual_score"].isna() & frame["auto_score"].isna()
-    frame["criterion"] = frame["grade_id"].map(_criterion)
+    frame["criterion"] = frame["grade_id"].map(criterion_of)
 
     order = {a: i for i, a in enumerate(counted)}
     frame = frame.assign(_order=frame["assignment"].map(order))
