@@ -5,8 +5,8 @@ Exercise 01's notebook stands in for all fifteen assignments of the catalogue (e
 its own id, its release generated), and runs the per-assignment suites that cost seconds
 per notebook on it, as ``make test`` runs them (``pytest -n auto --dist loadfile``):
 
-    tests/test_class_batch.py   generate, then grade key, blank, cheat and crash per assignment
-    tests/test_learner_runs.py  each source and release top to bottom
+    tests/test_class_batch.py   generate, grade key, blank, cheat and crash per assignment, feedback
+    tests/test_learner_runs.py  each source top to bottom, explorers drawn
     tests/test_browser.py       each release in JupyterLab, timed slider moves
 
 It runs the same files on the course itself (one assignment) and reports both times and
