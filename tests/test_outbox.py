@@ -68,3 +68,23 @@ def test_a_relay_slower_than_the_orders_leaves_a_growing_backlog_pending_not_los
     s = summary("outbox", 0, crash_probability=0.05, relay_restart_s=5.0)
     assert s["events_lost"] == 0
     assert s["pending"] > s["events_delivered"], s
+
+
+def test_at_least_once_delivery_repeats_r_over_1_minus_r_per_publish() -> None:
+    r = 0.1
+    runs = [summary("dual-write-db-first", seed, crash_probability=0.0, redelivery_probability=r) for seed in SEEDS]
+    estimate = replicate(lambda seed: (runs[seed]["deliveries"] / runs[seed]["events_delivered"]) - 1, SEEDS)
+    assert estimate.contains(r / (1 - r)), estimate
+    assert all(s["charges"] == s["deliveries"] and s["double_charges"] > 0 for s in runs), "a naive consumer"
+
+
+def test_an_idempotent_consumer_charges_each_delivered_order_once() -> None:
+    s = summary("outbox", 0, redelivery_probability=0.2, consumer="idempotent")
+    assert s["duplicate_publishes"] > 0 and s["deliveries"] > s["events_delivered"], "duplicates to absorb"
+    assert s["double_charges"] == 0
+    assert s["charges"] == s["events_delivered"]
+
+
+def test_a_ghost_event_charges_for_an_order_that_does_not_exist() -> None:
+    s = summary("dual-write-publish-first", 0, consumer="idempotent")
+    assert s["charges_without_order"] == s["ghost_events"] > 0

@@ -1,4 +1,4 @@
-"""Publishing an event with a database write: dual write against the transactional outbox.
+"""Publishing an event with a database write, and consuming it: outbox, dual write, idempotency.
 
 A service that places an order must do two things: commit the order to its own database
 and publish ``OrderPlaced`` to the event bus. They are two systems, so no transaction
@@ -19,6 +19,13 @@ spans both, and a crash between the two steps leaves them disagreeing:
     ``p / (1 - p)`` per order for crash probability ``p``, a geometric number of tries)
     and of a delay of up to one poll interval. Duplicates are why consumers must be
     idempotent.
+
+The bus delivers at least once: each publish reaches the Payment service once, and again
+with probability ``redelivery_probability`` each time (an acknowledgement lost on the way
+back), so ``r / (1 - r)`` extra deliveries per publish are expected. A **naive** consumer
+charges the card on every delivery; an **idempotent** one records each message id it has
+processed (in the same transaction as the charge) and charges once per order. Payment
+charges what the event says, so a ghost event is a charge for an order that does not exist.
 
 A crash here is the process dying between the two steps of one operation, with
 probability ``crash_probability`` per operation; the other replicas go on serving, so a
@@ -47,6 +54,7 @@ from messagelab.sim.stats import percentiles
 from messagelab.sim.workload import poisson_arrivals
 
 PUBLISHING = ("dual-write-db-first", "dual-write-publish-first", "outbox")
+CONSUMERS = ("naive", "idempotent")
 
 #: The fate of each order at the horizon; every order has exactly one.
 FATES = ("delivered", "lost", "ghost", "pending", "in-flight")
@@ -72,6 +80,10 @@ class PublishConfig(FrozenConfig):
     relay_interval_s: float = 0.1
     #: How long a crashed relay takes to come back.
     relay_restart_s: float = 1.0
+    #: Probability that a delivery is delivered again (at-least-once delivery).
+    redelivery_probability: float = 0.01
+    #: How the Payment service treats a message it has seen before.
+    consumer: str = "naive"
 
     def validate(self) -> None:
         check_choice("publishing", self.publishing, PUBLISHING)
@@ -82,6 +94,8 @@ class PublishConfig(FrozenConfig):
         check_number("publish_s", self.publish_s, 0, 10, low_open=True, unit="s")
         check_number("relay_interval_s", self.relay_interval_s, 0.001, 3_600, unit="s")
         check_number("relay_restart_s", self.relay_restart_s, 0, 3_600, unit="s")
+        check_number("redelivery_probability", self.redelivery_probability, 0, 0.5, why="per delivery")
+        check_choice("consumer", self.consumer, CONSUMERS)
         if self.orders_per_s * self.duration_s > MAX_EXPECTED_ORDERS:
             raise ConfigError(
                 "duration_s", self.duration_s,
@@ -94,7 +108,7 @@ class PublishConfig(FrozenConfig):
 class PublishResult(SimResult):
     """One run: a row per order (``orders``) and the counts that matter (``summary``)."""
 
-    #: order_id, placed_s, committed_s, first_published_s, publishes, fate.
+    #: order_id, placed_s, committed_s, first_published_s, publishes, lost, fate, deliveries, charges.
     orders: pd.DataFrame
     config: PublishConfig
 
@@ -104,6 +118,8 @@ class PublishResult(SimResult):
         "pending": "orders", "in_flight": "orders", "lost_fraction": "fraction of committed orders",
         "ghost_fraction": "fraction of published events", "duplicates_per_order": "publishes per order",
         "publish_delay_p50_s": "s", "publish_delay_p99_s": "s",
+        "deliveries": "deliveries", "charges": "charges", "double_charges": "orders charged more than once",
+        "charges_without_order": "charges",
     }
 
     def check_invariants(self) -> None:
@@ -127,12 +143,20 @@ class PublishResult(SimResult):
             problems.append("placed orders are not all committed, ghosts or in flight")
         if (o["publishes"] > 1).any() and self.config.publishing != "outbox":
             problems.append("an event published twice without a relay to repeat it")
+        if (o["deliveries"] < o["publishes"]).any():
+            problems.append("a published event that was never delivered")
+        if (o["charges"] > o["deliveries"]).any() or ((o["deliveries"] > 0) & (o["charges"] == 0)).any():
+            problems.append("a charge without a delivery, or a delivery that charged nothing")
+        if self.config.consumer == "idempotent" and (o["charges"] > 1).any():
+            problems.append("an idempotent consumer charged an order twice")
+        if s["charges"] != o["charges"].sum() or s["deliveries"] != o["deliveries"].sum():
+            problems.append("the summary's charges or deliveries disagree with the orders")
         assert not problems, "; ".join(problems)
 
 
 def simulate(config: PublishConfig, *, seed: int = 0, budget: RunBudget | None = None) -> PublishResult:
     """Place orders at ``orders_per_s`` for ``duration_s`` and publish each as configured."""
-    rng = streams(seed, "arrivals", "service", "faults")
+    rng = streams(seed, "arrivals", "service", "faults", "bus")
     placed = poisson_arrivals(((0.0, float(config.duration_s), float(config.orders_per_s)),), rng["arrivals"])
     n = placed.size
     committed_s = np.full(n, np.nan)
@@ -206,6 +230,14 @@ def simulate(config: PublishConfig, *, seed: int = 0, budget: RunBudget | None =
         "order_id": np.arange(n), "placed_s": placed, "committed_s": committed_s,
         "first_published_s": first_published_s, "publishes": publishes, "lost": lost, "fate": fate,
     })
+    # Each publish is delivered again while a redelivery (probability r) follows: its extra
+    # deliveries are geometric, and an order's sum over its publishes negative binomial.
+    # One draw per order, published or not, so the bus stream lines up across designs.
+    r = float(config.redelivery_probability)
+    extra = rng["bus"].negative_binomial(np.maximum(publishes, 1), 1 - r)
+    deliveries = np.where(publishes > 0, publishes + extra, 0)
+    charges = deliveries if config.consumer == "naive" else np.minimum(deliveries, 1)
+    orders["deliveries"], orders["charges"] = deliveries, charges
     counts = pd.Series(fate).value_counts()
     count = {name: int(counts.get(name, 0)) for name in FATES}
     delays = (first_published_s - committed_s)[committed & published]
@@ -220,5 +252,7 @@ def simulate(config: PublishConfig, *, seed: int = 0, budget: RunBudget | None =
         "ghost_fraction": count["ghost"] / n_published if n_published else 0.0,
         "duplicates_per_order": float((publishes - 1).clip(min=0).sum() / n_published) if n_published else 0.0,
         "publish_delay_p50_s": delay["p50"], "publish_delay_p99_s": delay["p99"],
+        "deliveries": int(deliveries.sum()), "charges": int(charges.sum()),
+        "double_charges": int((charges > 1).sum()), "charges_without_order": int(charges[fate == "ghost"].sum()),
     }
     return PublishResult(summary=summary, outcome=outcome, orders=orders, config=config)
