@@ -69,7 +69,7 @@ class PublishConfig(FrozenConfig):
 
     publishing: str = "dual-write-db-first"
     orders_per_s: float = 50.0
-    duration_s: float = 600.0
+    duration_s: float = 120.0
     #: Probability that the process dies between the two steps of one operation.
     crash_probability: float = 0.01
     #: Mean time of one database commit (exponential).
