@@ -13,7 +13,7 @@ from plotly.subplots import make_subplots
 from messagelab.explore import Explorer, choice, slider
 from messagelab.queues.config import QueueConfig
 from messagelab.queues.model import DUPLICATE_CAUSES, QueueResult, simulate
-from messagelab.sim.display import fmt
+from messagelab.sim.display import count, fmt
 
 HEADLINE = "latency_p99_s"
 
@@ -144,11 +144,11 @@ def summary_html(r: QueueResult) -> str:
     s = r.summary
     lost = s["expired"] + s["still_queued"]
     sentence = (
-        f"With {r.config.consumers} consumers, 99% of orders were confirmed within "
-        f"{fmt(s['latency_p99_s'], 's')}; the queue peaked at {fmt(s['max_visible'])} waiting messages; "
-        f"{fmt(lost)} orders were not processed by the end, {fmt(s['dead_lettered'])} went to the DLQ "
-        f"({fmt(s['valid_orders_lost'])} valid orders lost), "
-        f"and {fmt(s['duplicates_processed'])} were processed twice. "
+        f"With {count(r.config.consumers, 'consumer')}, 99% of orders were confirmed within "
+        f"{fmt(s['latency_p99_s'], 's')}; the queue peaked at {count(s['max_visible'], 'waiting message')}; "
+        f"by the end {count(lost, 'order')} had not been processed, {fmt(s['dead_lettered'])} had gone to "
+        f"the DLQ ({count(s['valid_orders_lost'], 'valid order')} lost) "
+        f"and {fmt(s['duplicates_processed'])} had been processed twice. "
         f"Running this all day would cost ${s['cost_per_day_usd']:,.2f}."
     )
     if r.truncated:

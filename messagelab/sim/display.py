@@ -4,6 +4,8 @@
 ('1,083 orders', '10.4 s', '0.02 s', 'never')
 >>> fmt(31.2, "USD"), fmt(0.563), fmt(12)
 ('31.20 USD', '0.56', '12')
+>>> count(1, "order"), count(2_500, "order"), count(0, "valid order"), count(1, "replica", "replicas")
+('1 order', '2,500 orders', '0 valid orders', '1 replica')
 """
 
 from __future__ import annotations
@@ -37,3 +39,12 @@ def fmt(value: Any, unit: str = "", *, missing: str = NEVER) -> str:
         else:
             text = f"{x:.2g}"
     return f"{text} {unit}" if unit else text
+
+
+def count(value: Any, noun: str, plural: str | None = None) -> str:
+    """``value`` as :func:`fmt` writes it, then ``noun``, made plural unless ``value`` is 1.
+
+    The plural is ``noun + "s"`` unless given (``count(n, "bus", "buses")``).
+    """
+    one = isinstance(value, int | float) and not isinstance(value, bool) and float(value) == 1
+    return fmt(value, noun if one else (plural or noun + "s"))
