@@ -49,8 +49,9 @@ import numpy as np
 import pandas as pd
 import simpy
 
-from messagelab.sim import ConfigError, FrozenConfig, RunBudget, SimResult, check_choice, check_number, run, streams
+from messagelab.sim import FrozenConfig, RunBudget, SimResult, check_choice, check_number, run, streams
 from messagelab.sim.stats import percentiles
+from messagelab.sim.validation import MAX_RUN_ITEMS, check_run_size
 from messagelab.sim.workload import poisson_arrivals
 
 PUBLISHING = ("dual-write-db-first", "dual-write-publish-first", "outbox")
@@ -58,10 +59,6 @@ CONSUMERS = ("naive", "idempotent")
 
 #: The fate of each order at the horizon; every order has exactly one.
 FATES = ("delivered", "lost", "ghost", "pending", "in-flight")
-
-#: More orders than this in one run would not answer a slider in time.
-MAX_EXPECTED_ORDERS = 2_000_000
-
 
 @dataclass(frozen=True)
 class PublishConfig(FrozenConfig):
@@ -96,12 +93,8 @@ class PublishConfig(FrozenConfig):
         check_number("relay_restart_s", self.relay_restart_s, 0, 3_600, unit="s")
         check_number("redelivery_probability", self.redelivery_probability, 0, 0.5, why="per delivery")
         check_choice("consumer", self.consumer, CONSUMERS)
-        if self.orders_per_s * self.duration_s > MAX_EXPECTED_ORDERS:
-            raise ConfigError(
-                "duration_s", self.duration_s,
-                f"≤ {MAX_EXPECTED_ORDERS / self.orders_per_s:g} s at {self.orders_per_s:g} orders/s",
-                f"at most {MAX_EXPECTED_ORDERS:,} orders in one run",
-            )
+        check_run_size("duration_s", self.duration_s, self.orders_per_s * self.duration_s, "orders",
+                       allowed=f"≤ {MAX_RUN_ITEMS / self.orders_per_s:g} s at {self.orders_per_s:g} orders/s")
 
 
 @dataclass
@@ -128,11 +121,7 @@ class PublishResult(SimResult):
         unknown = set(o["fate"]) - set(FATES)
         if unknown:
             problems.append(f"unknown fates {sorted(unknown)}")
-        committed, published = o["committed_s"].notna(), o["publishes"] > 0
-        expected = np.select(
-            [committed & published, committed & ~published & (o["lost"]), committed & ~published,
-             ~committed & published],
-            ["delivered", "lost", "pending", "ghost"], "in-flight")
+        expected = fates(o["committed_s"].notna().to_numpy(), (o["publishes"] > 0).to_numpy(), o["lost"].to_numpy())
         wrong = int((o["fate"].to_numpy() != expected).sum())
         if wrong:
             problems.append(f"{wrong} orders whose fate contradicts their commit and publishes")
@@ -152,6 +141,12 @@ class PublishResult(SimResult):
         if s["charges"] != o["charges"].sum() or s["deliveries"] != o["deliveries"].sum():
             problems.append("the summary's charges or deliveries disagree with the orders")
         assert not problems, "; ".join(problems)
+
+
+def fates(committed: np.ndarray, published: np.ndarray, lost: np.ndarray) -> np.ndarray:
+    """Each order's fate from whether it was committed, published, and its event dropped."""
+    return np.select([committed & published, committed & lost, committed, published],
+                     ["delivered", "lost", "pending", "ghost"], "in-flight")
 
 
 def simulate(config: PublishConfig, *, seed: int = 0, budget: RunBudget | None = None) -> PublishResult:
@@ -224,8 +219,7 @@ def simulate(config: PublishConfig, *, seed: int = 0, budget: RunBudget | None =
 
     committed = ~np.isnan(committed_s)
     published = publishes > 0
-    fate = np.select([committed & published, committed & lost, committed, published],
-                     ["delivered", "lost", "pending", "ghost"], "in-flight")
+    fate = fates(committed, published, lost)
     orders = pd.DataFrame({
         "order_id": np.arange(n), "placed_s": placed, "committed_s": committed_s,
         "first_published_s": first_published_s, "publishes": publishes, "lost": lost, "fate": fate,

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from messagelab.sim.config import FrozenConfig
-from messagelab.sim.validation import ConfigError, check_choice, check_number
+from messagelab.sim.validation import ConfigError, check_choice, check_number, check_run_size
 
 HOUR_S = 3600.0
 DAY_S = 86400.0
@@ -197,6 +197,4 @@ class QueueConfig(FrozenConfig):
         expected = self.arrival_rate_per_s * (
             self.duration_s + (self.spike_multiplier - 1) * self.spike_duration_s
         )
-        if expected > 2_000_000:
-            raise ConfigError("duration_s", self.duration_s, "a shorter run",
-                              f"about {expected:,.0f} messages would be sent; the limit is 2,000,000")
+        check_run_size("duration_s", self.duration_s, expected, "messages")

@@ -9,6 +9,9 @@ from typing import Any
 
 import numpy as np
 
+#: The most messages, orders or records one run may simulate: more would not answer a slider in time.
+MAX_RUN_ITEMS = 2_000_000
+
 
 class ConfigError(ValueError):
     """A configuration value outside what the modelled system allows.
@@ -59,3 +62,18 @@ def check_choice(field: str, value: Any, choices: Iterable[Any], why: str = "") 
     # Same type as well as equal: 1 is not True, 0.0 is not "standard".
     if not any(type(value) is type(c) and value == c for c in choices):
         raise ConfigError(field, value, "one of " + ", ".join(repr(c) for c in choices), why)
+
+
+def check_run_size(field: str, value: Any, expected: float, what: str, *, allowed: str = "a shorter run",
+                   limit: int = MAX_RUN_ITEMS) -> None:
+    """Raise ConfigError on ``field`` when a run would simulate about ``expected`` ``what``, over ``limit``.
+
+    >>> try:
+    ...     check_run_size("duration_s", 86400, 4.3e6, "messages")
+    ... except ConfigError as e:
+    ...     print(e.field, "|", e.allowed, "|", e.why)
+    duration_s | a shorter run | about 4,300,000 messages would be simulated; the limit is 2,000,000
+    """
+    if expected > limit:
+        why = f"about {expected:,.0f} {what} would be simulated; the limit is {limit:,}"
+        raise ConfigError(field, value, allowed, why)
