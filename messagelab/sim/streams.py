@@ -31,3 +31,33 @@ def streams(seed: int, *names: str) -> dict[str, np.random.Generator]:
     if len(set(names)) != len(names):
         raise ValueError(f"stream names must be distinct, got {names}")
     return {name: stream(seed, name) for name in names}
+
+
+class Draws:
+    """One stream's draws of one kind, served one at a time from blocks.
+
+    A discrete-event model draws one number per event, and numpy's per-call overhead (a
+    microsecond or more) then outweighs the simulation itself; drawing 4,096 at a time and
+    handing them out keeps the stream's sequence, and so determinism per seed.
+
+    >>> u = Draws(stream(1, "faults"))
+    >>> x = [u() for _ in range(5)]
+    >>> x == list(stream(1, "faults").random(4096)[:5])
+    True
+    >>> e = Draws(stream(1, "service"), "standard_exponential")
+    >>> e() > 0
+    True
+    """
+
+    def __init__(self, rng: np.random.Generator, kind: str = "random", block: int = 4096) -> None:
+        self._draw = getattr(rng, kind)
+        self._block = block
+        self._buffer: list[float] = []
+        self._next = 0
+
+    def __call__(self) -> float:
+        if self._next == len(self._buffer):
+            self._buffer = self._draw(self._block).tolist()
+            self._next = 0
+        self._next += 1
+        return self._buffer[self._next - 1]
