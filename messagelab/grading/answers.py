@@ -80,7 +80,7 @@ def check_between(name: str, value: Any, low: float, high: float, hint: str = ""
 
 
 def design_changes(design: Any, allowed: Iterable[str], required: Iterable[str] = ()) -> dict[str, Any]:
-    """Validate a design dict: only the design's own fields, each a plain value, ``required`` all there."""
+    """Validate a design dict: only the design's own fields, plain values or lists of them, ``required`` all there."""
     if type(design) is not dict:
         raise AssertionError(f"the design must be a dict of settings, not {type(design).__name__}")
     allowed = tuple(allowed)
@@ -92,7 +92,10 @@ def design_changes(design: Any, allowed: Iterable[str], required: Iterable[str] 
                 + ", ".join(allowed)
                 + " (the workload and faults belong to the scenario)"
             )
-        changes[key] = plain(key, value)
+        if type(value) is list or type(value) is tuple:  # a list of names: steps, compensations
+            changes[key] = [plain(f"{key}[{i}]", item) for i, item in enumerate(value)]
+        else:
+            changes[key] = plain(key, value)
     missing = [name for name in required if name not in changes]
     if missing:
         raise AssertionError(f"the design leaves out {', '.join(missing)}: give every setting the table "

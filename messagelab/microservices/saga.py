@@ -246,11 +246,20 @@ def routes(config: SagaConfig) -> dict[str, tuple[str, ...]]:
     return out
 
 
-def sender(name: str) -> str:
+def _sender(name: str) -> str:
     """The service that publishes an event or sends a command."""
     if name in ORDER_EVENTS or name in COMMANDS:
         return "Order"
     return next(s.service for s in STEPS.values() if name in (s.done, s.failed, s.undone))
+
+
+#: The service that publishes each event or sends each command.
+SENDER: dict[str, str] = {name: _sender(name) for name in EVENTS + COMMANDS}
+
+
+def sender(name: str) -> str:
+    """The service that publishes an event or sends a command."""
+    return SENDER[name]
 
 
 def coupling_matrix(config: SagaConfig) -> pd.DataFrame:
@@ -301,11 +310,13 @@ class SagaResult(SimResult):
     units: ClassVar[dict[str, str]] = {
         "orders_placed": "orders", "completed": "orders", "compensated": "orders", "half_done": "orders",
         "in_progress": "orders", "half_done_fraction": "fraction of orders",
-        "completion_p50_s": "s", "completion_p99_s": "s", "consistency_p50_s": "s", "consistency_p99_s": "s",
+        "completion_p50_s": "s", "completion_p99_s": "s", "consistency_p50_s": "s",
+        "consistency_p95_s": "s", "consistency_p99_s": "s",
         "stale_read_models": "orders", "messages_per_order": "deliveries per order",
         "kb_per_order": "kB per order", "callbacks_per_order": "calls per order",
         "double_charges": "orders charged more than once", "double_shipments": "orders shipped more than once",
-        "refunds": "refunds", "events_lost": "events", "ghost_orders": "orders", "dead_lettered": "messages",
+        "refunds": "refunds", "refund_fraction": "refunds per order", "relay_polls_per_s": "polls/s",
+        "events_lost": "events", "ghost_orders": "orders", "dead_lettered": "messages",
         "crashes": "crashes",
     }
 
@@ -346,7 +357,7 @@ def simulate(config: SagaConfig, *, seed: int = 0, budget: RunBudget | None = No
     placed = poisson_arrivals(((0.0, float(config.duration_s), float(config.orders_per_s)),), rng["arrivals"])
     n = placed.size
     probabilities = np.array([getattr(config, s.failure_field) for s in STEPS.values()])
-    fails = rng["business"].random((n, len(STEPS))) < probabilities
+    fails = (rng["business"].random((n, len(STEPS))) < probabilities).tolist()
     service_time = Draws(rng["service"], "standard_exponential")
     bus_time, bus_u = Draws(rng["bus"], "standard_exponential"), Draws(rng["bus"])
     fault = Draws(rng["faults"])
@@ -383,17 +394,16 @@ def simulate(config: SagaConfig, *, seed: int = 0, budget: RunBudget | None = No
     handler["Notification", "OrderCancelled"] = ("view", 3)
     needs_data = {(to, name) for name, rs in route.items() for to in rs if _needs_data(config, name, to)}
 
-    applied = np.zeros((n, len(STEPS)), dtype=np.int64)  # times each step's action took effect
-    undone = np.zeros((n, len(STEPS)), dtype=np.int64)  # times it was compensated
-    status = np.zeros(n, dtype=np.int8)  # 0 open, 2 completed, 3 cancelled (the view's codes)
-    finished_s = np.full(n, np.nan)
-    view = np.zeros(n, dtype=np.int8)  # the customer's order page: 0 nothing, 1 received, 2/3 outcome
-    last_change = placed.copy()
-    exists = np.ones(n, dtype=bool)
-    outstanding = np.zeros(n, dtype=np.int64)
-    messages = np.zeros(n, dtype=np.int64)
-    nbytes = np.zeros(n, dtype=np.int64)
-    callbacks = np.zeros(n, dtype=np.int64)
+    # Per-order state as Python lists: the handlers touch one element at a time, which lists
+    # do several times faster than numpy arrays; _result turns them into arrays.
+    applied = [[0] * len(STEPS) for _ in range(n)]  # times each step's action took effect
+    undone = [[0] * len(STEPS) for _ in range(n)]  # times it was compensated
+    status = [0] * n  # 0 open, 2 completed, 3 cancelled (the view's codes)
+    finished_s = [float("nan")] * n
+    view = [0] * n  # the customer's order page: 0 nothing, 1 received, 2/3 outcome
+    last_change = placed.tolist()
+    exists = [True] * n
+    outstanding, messages, nbytes, callbacks = [0] * n, [0] * n, [0] * n, [0] * n
     counters = {"lost": 0, "crashes": 0, "dead": 0}
     log: list[tuple[float, float, str, str, str, int, bool]] = []
     seen: dict[str, set[int]] = {s: set() for s in SERVICES}
@@ -417,17 +427,19 @@ def simulate(config: SagaConfig, *, seed: int = 0, budget: RunBudget | None = No
     def at(delay: float, action) -> None:
         env.timeout(delay).callbacks.append(action)
 
+    bus_latency_s, delayed_p, again_s = config.bus_latency_s, config.delayed_probability, config.redelivery_delay_s
+
     def send(order: int, name: str, delay: float = 0.0) -> None:
         """Put ``name`` on the bus for each of its receivers, each delivered at least once."""
         for to in route[name]:
-            first = delay + config.bus_latency_s * bus_time()
-            if bus_u() < config.delayed_probability:
-                first += config.redelivery_delay_s
+            first = delay + bus_latency_s * bus_time()
+            if bus_u() < delayed_p:
+                first += again_s
             repeats = 0
             while bus_u() < r_redeliver:
                 repeats += 1
             for k in range(repeats + 1):
-                deliver(order, name, to, env.now, first + k * config.redelivery_delay_s)
+                deliver(order, name, to, env.now, first + k * again_s)
 
     def publish(order: int, change, emits: list[str], redeliver) -> None:
         """Commit ``change`` and publish ``emits`` as ``config.publishing`` does, crashes included."""
@@ -466,17 +478,26 @@ def simulate(config: SagaConfig, *, seed: int = 0, budget: RunBudget | None = No
                 return
             change()
 
+    # What a delivery of ``name`` to ``to`` involves, worked out once per pair: whether its
+    # handler calls the Order service back, the bytes it carries, whether it is refused.
+    plan: dict[tuple[str, str], tuple[bool, int, bool]] = {}
+    for name, receivers in route.items():
+        for to in receivers:
+            data = (to, name) in needs_data
+            carries = data and not thin
+            plan[to, name] = (data and thin, config.state_event_bytes if carries else config.thin_event_bytes,
+                              breaking and carries and to == config.lagging_consumer and SENDER[name] == "Order")
+    callback_s = config.callback_s
+
     def deliver(order: int, name: str, to: str, sent: float, delay: float) -> None:
         """The message reaches ``to`` after ``delay``, waits for a handler, and is handled."""
         outstanding[order] += 1
-        fetch = thin and (to, name) in needs_data
+        fetch, size, rejected = plan[to, name]
 
         def handled(_event) -> None:
             messages[order] += 1
-            carries = not thin and (to, name) in needs_data
-            nbytes[order] += config.state_event_bytes if carries else config.thin_event_bytes
-            rejected = breaking and carries and to == config.lagging_consumer and sender(name) == "Order"
-            log.append((sent, env.now, sender(name), to, name, order, not rejected))
+            nbytes[order] += size
+            log.append((sent, env.now, SENDER[name], to, name, order, not rejected))
             outstanding[order] -= 1
             if rejected:
                 counters["dead"] += 1
@@ -485,7 +506,7 @@ def simulate(config: SagaConfig, *, seed: int = 0, budget: RunBudget | None = No
 
         def called_back(_event) -> None:  # thin events: the handler asks the Order service
             callbacks[order] += 1
-            at(serve("Order", config.callback_s) - env.now, handled)
+            at(serve("Order", callback_s) - env.now, handled)
 
         def arrived(_event) -> None:
             at(serve(to, mean_time[to]) - env.now, called_back if fetch else handled)
@@ -507,34 +528,37 @@ def simulate(config: SagaConfig, *, seed: int = 0, budget: RunBudget | None = No
         kind, i = job
         emits: list[str] = []
 
-        def mark() -> None:
+        def mark(changed: bool) -> None:
+            """Record the message as processed; a change to the order's data moves its consistency time."""
             seen[to].add(mid)
-            last_change[order] = max(last_change[order], env.now)
+            if changed:
+                last_change[order] = max(last_change[order], env.now)
 
         if kind == "view":
             def change() -> None:
-                if config.read_model == "last-arrival" or i > view[order]:
+                applies = config.read_model == "last-arrival" or i > view[order]
+                if applies:
                     view[order] = i
-                mark()
+                mark(applies)
             change()  # the page is the Notification service's own table: nothing to publish
             return
         if kind == "act":
             step = steps[i]
             c = col[step.name]
-            ok = not fails[order, c]
+            ok = not fails[order][c]
             emits = [step.done if ok else step.failed]
 
             def change() -> None:
                 if ok:
-                    applied[order, c] += 1
-                mark()
+                    applied[order][c] += 1
+                mark(ok)
         elif kind == "undo":
             c = col[steps[i].name]
             emits = [steps[i].undone]
 
             def change() -> None:
-                undone[order, c] += 1
-                mark()
+                undone[order][c] += 1
+                mark(True)
         else:  # the Order service: complete, cancel, next step or compensate
             below = [j for j in range(i - 1, -1, -1) if steps[j].name in config.compensated]
             if kind == "next" and i + 1 < len(steps):
@@ -548,9 +572,10 @@ def simulate(config: SagaConfig, *, seed: int = 0, budget: RunBudget | None = No
                 emits, outcome = ["OrderCancelled"], 3
 
             def change() -> None:
-                if outcome and status[order] == 0:
+                ends = bool(outcome) and status[order] == 0
+                if ends:
                     status[order], finished_s[order] = outcome, env.now
-                mark()
+                mark(ends)
         publish(order, change, emits, redelivery(order, name, to, sent))
 
     def place(order: int) -> None:
@@ -575,6 +600,12 @@ def simulate(config: SagaConfig, *, seed: int = 0, budget: RunBudget | None = No
 
 def _result(config, outcome, n, placed, col, applied, undone, status, finished_s, view, last_change,
             exists, outstanding, messages, nbytes, callbacks, counters, log) -> SagaResult:
+    applied, undone = np.array(applied, dtype=np.int64).reshape(-1, len(STEPS)), np.array(
+        undone, dtype=np.int64).reshape(-1, len(STEPS))
+    status, finished_s, view = np.array(status), np.array(finished_s, dtype=float), np.array(view)
+    last_change, exists, outstanding = np.array(last_change, dtype=float), np.array(exists, dtype=bool), np.array(
+        outstanding)
+    messages, nbytes, callbacks = np.array(messages), np.array(nbytes), np.array(callbacks)
     net = applied[:n] - undone[:n]
     used = [col[s] for s in config.steps]
     status, view, exists = status[:n], view[:n], exists[:n]
@@ -606,7 +637,8 @@ def _result(config, outcome, n, placed, col, applied, undone, status, finished_s
     counts = pd.Series(outcome_of).value_counts()
     done_lat = (finished_s[:n] - placed[:n])[completed]
     cons = (consistent_s - placed[:n])[agreed]
-    lat, con = percentiles(done_lat, (50, 99)), percentiles(cons, (50, 99))
+    lat, con = percentiles(done_lat, (50, 99)), percentiles(cons, (50, 95, 99))
+    publishers = {sender(name) for name, receivers in routes(config).items() if receivers}
     per = max(n, 1)
     summary = {
         "orders_placed": int(n), "completed": int(counts.get("completed", 0)),
@@ -614,12 +646,15 @@ def _result(config, outcome, n, placed, col, applied, undone, status, finished_s
         "in_progress": int(counts.get("in-progress", 0)),
         "half_done_fraction": float(counts.get("half-done", 0) / per),
         "completion_p50_s": lat["p50"], "completion_p99_s": lat["p99"],
-        "consistency_p50_s": con["p50"], "consistency_p99_s": con["p99"],
+        "consistency_p50_s": con["p50"], "consistency_p95_s": con["p95"], "consistency_p99_s": con["p99"],
         "stale_read_models": int(((completed | compensated) & (view != status)).sum()),
         "messages_per_order": float(messages[:n].sum() / per), "kb_per_order": float(nbytes[:n].sum() / per / 1000),
         "callbacks_per_order": float(callbacks[:n].sum() / per),
         "double_charges": int((applied[:n, c_pay] > 1).sum()), "double_shipments": int((applied[:n, c_ship] > 1).sum()),
-        "refunds": int(undone[:n, c_pay].sum()), "events_lost": counters["lost"],
+        "refunds": int(undone[:n, c_pay].sum()), "refund_fraction": float(undone[:n, c_pay].sum() / per),
+        # Every service that publishes runs a relay polling its outbox table.
+        "relay_polls_per_s": len(publishers) / config.relay_interval_s if config.publishing == "outbox" else 0.0,
+        "events_lost": counters["lost"],
         "ghost_orders": int((~exists).sum()), "dead_lettered": counters["dead"], "crashes": counters["crashes"],
     }
     return SagaResult(summary=summary, outcome=outcome, orders=orders, deliveries=deliveries, config=config)

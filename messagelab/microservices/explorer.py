@@ -1,0 +1,197 @@
+"""The saga explorer: shape the order saga and its delivery, and watch what every order becomes."""
+
+from __future__ import annotations
+
+from itertools import permutations
+from typing import Any
+
+import ipywidgets as widgets
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from messagelab.explore import CONTROL_WIDTH, Explorer, choice, slider
+from messagelab.microservices.outbox import PUBLISHING
+from messagelab.microservices.saga import (
+    COORDINATION,
+    EVENT_DESIGNS,
+    OUTCOMES,
+    READ_MODELS,
+    SERVICES,
+    STEP_NAMES,
+    STEPS,
+    SagaConfig,
+    SagaResult,
+    coupling_matrix,
+    simulate,
+)
+from messagelab.sim.display import count, fmt
+
+HEADLINE = "consistency_p95_s"
+OUTCOME_COLOURS = {"completed": "#2ca02c", "compensated": "#1f77b4", "half-done": "#d62728",
+                   "in-progress": "#7f7f7f"}
+#: What can go wrong, as the bottom-left chart names it: summary key -> label.
+HARMS = {
+    "half_done": "half-done orders", "double_charges": "charged twice", "double_shipments": "shipped twice",
+    "stale_read_models": "wrong order page", "refunds": "refunds", "events_lost": "events lost",
+    "ghost_orders": "ghost orders", "dead_lettered": "dead-lettered",
+}
+#: The schema situations the explorer offers: label -> (schema_version, schema_change, lagging_consumer).
+SCHEMAS = {
+    "version 1 everywhere": (1, "additive", ""),
+    "v2 additive, Notification lags": (2, "additive", "Notification"),
+    "v2 breaking, Notification lags": (2, "breaking", "Notification"),
+    "v2 breaking, Inventory lags": (2, "breaking", "Inventory"),
+}
+
+
+def step_label(steps: tuple[str, ...]) -> str:
+    """``reserve → charge → ship`` for a step order."""
+    return " → ".join(s.split("-")[0] for s in steps)
+
+
+class SagaExplorer(Explorer):
+    """Coordination, step order, compensations, publishing, consumers, event design, read model, faults.
+
+    ``base`` is the scenario (workload and faults); the controls override its design fields.
+    """
+
+    title = "Saga explorer"
+
+    def __init__(self, base: SagaConfig, *, seed: int = 0, consistency_target_s: float | None = None):
+        self.base, self.seed, self.consistency_target_s = base, seed, consistency_target_s
+        super().__init__()
+
+    def make_controls(self) -> dict[str, widgets.Widget]:
+        b = self.base
+        style = {"description_width": "initial"}
+        toggle = dict(style={**style, "button_width": "120px"})
+        schema = next((label for label, v in SCHEMAS.items()
+                       if v == (b.schema_version, b.schema_change, b.lagging_consumer)), "version 1 everywhere")
+        return {
+            "relay_interval_s": slider("float", "outbox relay poll (s)", b.relay_interval_s, 0.05, 2.0, 0.05),
+            "crash_probability": slider("float", "crash between write and publish", b.crash_probability,
+                                        0, 0.1, 0.005, readout_format=".3f"),
+            "redelivery_probability": slider("float", "delivered twice", b.redelivery_probability, 0, 0.2, 0.01),
+            "steps": choice("step order", [(step_label(p), p) for p in permutations(STEP_NAMES)], b.steps),
+            "compensated": widgets.SelectMultiple(
+                options=[(STEPS[s].undo, s) for s in STEP_NAMES], value=b.compensated, rows=3,
+                description="compensations (ctrl-click)", style=style, layout=widgets.Layout(width=CONTROL_WIDTH)),
+            "schema": widgets.Dropdown(options=list(SCHEMAS), value=schema, description="schema", style=style,
+                                       layout=widgets.Layout(width=CONTROL_WIDTH)),
+            "coordination": widgets.ToggleButtons(options=list(COORDINATION), value=b.coordination,
+                                                  description="coordination", **toggle),
+            "publishing": widgets.Dropdown(options=list(PUBLISHING), value=b.publishing, description="publishing",
+                                           style=style, layout=widgets.Layout(width=CONTROL_WIDTH)),
+            "consumer": widgets.ToggleButtons(options=["naive", "idempotent"], value=b.consumer,
+                                              description="consumers", **toggle),
+            "event_design": widgets.ToggleButtons(options=list(EVENT_DESIGNS), value=b.event_design,
+                                                  description="events", **toggle),
+            "read_model": widgets.ToggleButtons(options=list(READ_MODELS), value=b.read_model,
+                                                description="order page applied", **toggle),
+        }
+
+    def make_figure(self) -> go.FigureWidget:
+        fig = make_subplots(
+            rows=2, cols=2, vertical_spacing=0.2, horizontal_spacing=0.12,
+            subplot_titles=("What every order became", "Time until every service agrees (cumulative)",
+                            "What went wrong", "Who must know whom (row knows column)"),
+        )
+        fig.add_trace(go.Bar(name="orders", x=list(OUTCOMES), marker_color=list(OUTCOME_COLOURS.values()),
+                             showlegend=False), 1, 1)
+        fig.add_trace(go.Scatter(name="outcome agreed", mode="lines", line=dict(color="#1f77b4")), 1, 2)
+        fig.add_trace(go.Scatter(name="saga finished", mode="lines", line=dict(color="#ff7f0e", dash="dot")), 1, 2)
+        fig.add_trace(go.Bar(name="count", x=list(HARMS.values()), marker_color="#d62728", showlegend=False), 2, 1)
+        fig.add_trace(go.Heatmap(x=list(SERVICES), y=list(SERVICES), zmin=0, zmax=1, showscale=False,
+                                 colorscale=[[0, "#f7f7f7"], [1, "#9467bd"]], xgap=2, ygap=2), 2, 2)
+        fig.update_yaxes(title_text="orders", row=1, col=1)
+        fig.update_xaxes(title_text="seconds after the order (log)", type="log", row=1, col=2)
+        fig.update_yaxes(title_text="share of orders", range=[0, 1.02], row=1, col=2)
+        fig.update_yaxes(title_text="orders or messages", row=2, col=1)
+        fig.update_yaxes(autorange="reversed", row=2, col=2)
+        if self.consistency_target_s:
+            fig.add_vline(x=np.log10(self.consistency_target_s), line_dash="dash", line_color="grey", row=1, col=2)
+            fig.add_hline(y=0.95, line_dash="dash", line_color="grey", row=1, col=2)
+        fig.update_layout(height=620, margin=dict(l=60, r=20, t=50, b=40),
+                          legend=dict(orientation="h", y=1.1, x=0.55))
+        return go.FigureWidget(fig)
+
+    def set(self, **values: Any) -> None:
+        """Move controls; a design dict's lists (``steps``, ``compensated``) are understood too."""
+        for name in ("steps", "compensated"):
+            if name in values:
+                values[name] = tuple(values[name])
+        super().set(**values)
+
+    def config(self, values: dict[str, Any]) -> SagaConfig:
+        v = dict(values)
+        v["schema_version"], v["schema_change"], v["lagging_consumer"] = SCHEMAS[v.pop("schema")]
+        return self.base.replace(**v)
+
+    def compute(self, values: dict[str, Any]) -> SagaResult:
+        return simulate(self.config(values), seed=self.seed)
+
+    def draw(self, r: SagaResult) -> str:
+        f, s, o = self.figure.data, r.summary, r.orders
+        f[0].y = r.outcome_counts().to_numpy()
+        for trace, column in ((f[1], "consistent_s"), (f[2], "finished_s")):
+            x, y = cumulative(o[column] - o["placed_s"], len(o))
+            trace.x, trace.y = x, y
+        f[3].y = [s[key] for key in HARMS]
+        m = coupling_matrix(r.config)
+        f[4].z = m.to_numpy().astype(int)
+        f[4].text = [[("knows" if v else "") for v in row] for row in m.to_numpy()]
+        return summary_html(r)
+
+
+def cumulative(delays: pd.Series, total: int) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted delays (s) and the share of all ``total`` orders done by each (a never-done order never counts)."""
+    x = np.sort(delays.dropna().to_numpy())
+    x = np.maximum(x, 1e-3)  # a log axis: an order agreed on at once is drawn at 1 ms
+    return x, np.arange(1, x.size + 1) / max(total, 1)
+
+
+def summary_frame(r: SagaResult) -> pd.DataFrame:
+    """The headline numbers of a run, with units, for a table beside the chart."""
+    s = r.summary
+    rows = [
+        ("orders placed", fmt(s["orders_placed"])),
+        ("completed / compensated / half-done / in progress",
+         " / ".join(fmt(s[k]) for k in ("completed", "compensated", "half_done", "in_progress"))),
+        ("saga finished, p50 / p99", " / ".join(fmt(s[k], "s") for k in ("completion_p50_s", "completion_p99_s"))),
+        ("every service agrees, p50 / p95 / p99",
+         " / ".join(fmt(s[k], "s") for k in ("consistency_p50_s", "consistency_p95_s", "consistency_p99_s"))),
+        ("messages delivered per order", fmt(s["messages_per_order"])),
+        ("kB on the bus per order", fmt(s["kb_per_order"])),
+        ("call-backs to the Order service per order", fmt(s["callbacks_per_order"])),
+        ("customers charged twice / orders shipped twice",
+         f"{fmt(s['double_charges'])} / {fmt(s['double_shipments'])}"),
+        ("refunds (share of orders)", f"{fmt(s['refunds'])} ({s['refund_fraction']:.1%})"),
+        ("order pages showing the wrong outcome", fmt(s["stale_read_models"])),
+        ("crashes / events lost / ghost orders",
+         " / ".join(fmt(s[k]) for k in ("crashes", "events_lost", "ghost_orders"))),
+        ("messages dead-lettered (schema not understood)", fmt(s["dead_lettered"])),
+        ("outbox polls per second", fmt(s["relay_polls_per_s"])),
+    ]
+    return pd.DataFrame(rows, columns=["metric", "value"]).set_index("metric")
+
+
+def summary_html(r: SagaResult) -> str:
+    s = r.summary
+    reasons = r.orders.loc[r.orders["outcome"] == "half-done", "reason"].value_counts()
+    why = (" (" + ", ".join(f"{fmt(int(n))} {reason}" for reason, n in reasons.items()) + ")") if len(reasons) else ""
+    sentence = (
+        f"Of {count(s['orders_placed'], 'order')}, {fmt(s['completed'])} completed, {fmt(s['compensated'])} were "
+        f"cancelled and fully compensated, and {count(s['half_done'], 'order')} were left half-done{why}. "
+        f"95% of orders were agreed on by every service within {fmt(s['consistency_p95_s'], 's')}, "
+        f"at {fmt(s['messages_per_order'])} messages per order; "
+        f"{count(s['double_charges'], 'customer')} were charged twice."
+    )
+    if r.truncated:
+        sentence += f" <b>The run stopped early: {r.outcome.reason}.</b>"
+    rows = "".join(
+        f"<tr><td style='text-align:left;padding-right:2em'>{name}</td><td style='text-align:right'>{value}</td></tr>"
+        for name, value in summary_frame(r)["value"].items()
+    )
+    return f"<p>{sentence}</p><table>{rows}</table>"
