@@ -15,6 +15,7 @@ from messagelab.grading import config_from, design_changes, evaluate, plain, pla
 from messagelab.grading.evaluate import Evaluation
 from messagelab.microservices.naming import past_tense
 from messagelab.microservices.saga import (
+    EVENTS,
     SERVICES,
     STEP_NAMES,
     STEPS,
@@ -23,7 +24,7 @@ from messagelab.microservices.saga import (
     sender,
     simulate,
 )
-from messagelab.sim.display import fmt
+from messagelab.sim.display import count, fmt
 from messagelab.sim.scenario import Scenario, Target
 
 ID = "ex02-event-driven-microservices"
@@ -103,6 +104,7 @@ SCENARIO = Scenario(
     },
 )
 
+CONSISTENCY_TARGET_S = next(t.limit for t in SCENARIO.targets if t.metric == "consistency_p95_s")
 #: The targets a saga's shape answers for, with reliable delivery underneath.
 SAGA_TARGETS = tuple(t for t in SCENARIO.targets if t.metric in ("half_done", "refund_fraction"))
 #: Delivery that loses nothing: the saga check runs the student's saga on it.
@@ -185,9 +187,9 @@ CATALOGUE_KEYS = ("event", "owner", "consumers", "version")
 
 
 def required_events(saga: Any) -> dict[str, tuple[str, set[str]]]:
-    """Each event the saga's choreography delivers: its owner and its consumers."""
-    config = saga_config(saga).replace(coordination="choreography")
-    return {name: (sender(name), set(receivers)) for name, receivers in routes(config).items() if receivers}
+    """Each event the saga delivers (commands are not events): its owner and its consumers."""
+    wiring = routes(saga_config(saga))
+    return {name: (sender(name), set(receivers)) for name, receivers in wiring.items() if receivers and name in EVENTS}
 
 
 def catalogue_problems(catalogue: Any, saga: Any) -> list[str]:
@@ -222,7 +224,7 @@ def catalogue_problems(catalogue: Any, saga: Any) -> list[str]:
     for name, (owner, consumers) in required_events(saga).items():
         if name not in entries:
             problems.append(f"the saga publishes an event the catalogue leaves out: one that {owner} publishes "
-                            f"and {len(consumers)} service(s) must hear")
+                            f"and {count(len(consumers), 'service')} must hear")
             continue
         listed_owner, listed, _ = entries[name]
         if listed_owner != owner:
