@@ -11,7 +11,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from messagelab.explore import CONTROL_WIDTH, Explorer, choice, slider
+from messagelab.explore import CONTROL_WIDTH, Explorer, slider
 from messagelab.microservices.outbox import PUBLISHING
 from messagelab.microservices.saga import (
     COORDINATION,
@@ -46,9 +46,13 @@ SCHEMAS = {
 }
 
 
+#: Each step by its verb, for the step-order control.
+STEP_VERBS = {"reserve-stock": "reserve", "charge-payment": "charge", "schedule-shipment": "ship"}
+
+
 def step_label(steps: tuple[str, ...]) -> str:
     """``reserve → charge → ship`` for a step order."""
-    return " → ".join(s.split("-")[0] for s in steps)
+    return " → ".join(STEP_VERBS[s] for s in steps)
 
 
 class SagaExplorer(Explorer):
@@ -70,11 +74,13 @@ class SagaExplorer(Explorer):
         schema = next((label for label, v in SCHEMAS.items()
                        if v == (b.schema_version, b.schema_change, b.lagging_consumer)), "version 1 everywhere")
         return {
-            "relay_interval_s": slider("float", "outbox relay poll (s)", b.relay_interval_s, 0.05, 2.0, 0.05),
             "crash_probability": slider("float", "crash between write and publish", b.crash_probability,
                                         0, 0.1, 0.005, readout_format=".3f"),
+            "relay_interval_s": slider("float", "outbox relay poll (s)", b.relay_interval_s, 0.05, 2.0, 0.05),
             "redelivery_probability": slider("float", "delivered twice", b.redelivery_probability, 0, 0.2, 0.01),
-            "steps": choice("step order", [(step_label(p), p) for p in permutations(STEP_NAMES)], b.steps),
+            "steps": widgets.Dropdown(options=[(step_label(p), p) for p in permutations(STEP_NAMES)], value=b.steps,
+                                      description="step order", style=style,
+                                      layout=widgets.Layout(width=CONTROL_WIDTH)),
             "compensated": widgets.SelectMultiple(
                 options=[(STEPS[s].undo, s) for s in STEP_NAMES], value=b.compensated, rows=3,
                 description="compensations (ctrl-click)", style=style, layout=widgets.Layout(width=CONTROL_WIDTH)),
@@ -98,20 +104,32 @@ class SagaExplorer(Explorer):
             subplot_titles=("What every order became", "Time until every service agrees (cumulative)",
                             "What went wrong", "Who must know whom (row knows column)"),
         )
-        fig.add_trace(go.Bar(name="orders", x=list(OUTCOMES), marker_color=list(OUTCOME_COLOURS.values()),
+        fig.add_trace(go.Bar(name="orders", x=list(range(len(OUTCOMES))), marker_color=list(OUTCOME_COLOURS.values()),
                              showlegend=False), 1, 1)
         fig.add_trace(go.Scatter(name="outcome agreed", mode="lines", line=dict(color="#1f77b4")), 1, 2)
         fig.add_trace(go.Scatter(name="saga finished", mode="lines", line=dict(color="#ff7f0e", dash="dot")), 1, 2)
-        fig.add_trace(go.Bar(name="count", x=list(HARMS.values()), marker_color="#d62728", showlegend=False), 2, 1)
-        fig.add_trace(go.Heatmap(x=list(SERVICES), y=list(SERVICES), zmin=0, zmax=1, showscale=False,
-                                 colorscale=[[0, "#f7f7f7"], [1, "#9467bd"]], xgap=2, ygap=2), 2, 2)
+        fig.add_trace(go.Bar(name="count", x=list(range(len(HARMS))), marker_color="#d62728", showlegend=False), 2, 1)
+        cells = list(range(len(SERVICES)))
+        fig.add_trace(go.Heatmap(x=cells, y=cells, zmin=0, zmax=1, showscale=False,
+                                 colorscale=[[0, "#f7f7f7"], [1, "#9467bd"]], xgap=2, ygap=2,
+                                 hoverinfo="skip"), 2, 2)
+        # Bars and matrix cells at positions 0, 1, 2 … named by tick labels: the page drew
+        # category names sent as x values as 0, 1, 2 … after an update.
+        for row, col, names in ((1, 1, OUTCOMES), (2, 1, tuple(HARMS.values())), (2, 2, SERVICES)):
+            fig.update_xaxes(tickmode="array", tickvals=list(range(len(names))), ticktext=list(names),
+                             row=row, col=col)
+        fig.update_yaxes(tickmode="array", tickvals=list(range(len(SERVICES))), ticktext=list(SERVICES),
+                         row=2, col=2)
         fig.update_yaxes(title_text="orders", row=1, col=1)
         fig.update_xaxes(title_text="seconds after the order (log)", type="log", row=1, col=2)
         fig.update_yaxes(title_text="share of orders", range=[0, 1.02], row=1, col=2)
         fig.update_yaxes(title_text="orders or messages", row=2, col=1)
         fig.update_yaxes(autorange="reversed", row=2, col=2)
         if self.consistency_target_s:
-            fig.add_vline(x=np.log10(self.consistency_target_s), line_dash="dash", line_color="grey", row=1, col=2)
+            # A line trace, not a shape: a shape's x on a log axis is not in seconds.
+            fig.add_trace(go.Scatter(x=[self.consistency_target_s] * 2, y=[0, 1.02], mode="lines",
+                                     line=dict(color="grey", dash="dash"), name="target", showlegend=False,
+                                     hoverinfo="skip"), 1, 2)
             fig.add_hline(y=0.95, line_dash="dash", line_color="grey", row=1, col=2)
         fig.update_layout(height=620, margin=dict(l=60, r=20, t=50, b=40),
                           legend=dict(orientation="h", y=1.1, x=0.55))
@@ -139,9 +157,7 @@ class SagaExplorer(Explorer):
             x, y = cumulative(o[column] - o["placed_s"], len(o))
             trace.x, trace.y = x, y
         f[3].y = [s[key] for key in HARMS]
-        m = coupling_matrix(r.config)
-        f[4].z = m.to_numpy().astype(int)
-        f[4].text = [[("knows" if v else "") for v in row] for row in m.to_numpy()]
+        f[4].z = coupling_matrix(r.config).to_numpy().astype(int)
         return summary_html(r)
 
 
