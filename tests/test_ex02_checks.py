@@ -79,11 +79,11 @@ def test_the_design_checks_accept_the_reference_and_explain_a_miss():
     delivery = {"publishing": "outbox", "consumer": "idempotent", "relay_interval_s": 0.3,
                 "event_design": "event-carried-state", "read_model": "by-version"}
     ex02.check_saga(SAGA)
-    ex02.check_design(SAGA, delivery)
-    ex02.check_design(SAGA, delivery, seeds=(5,), variant="crash_storm")
-    message = failure(ex02.check_design, SAGA, {**delivery, "publishing": "dual-write-db-first"}, (0,),
+    ex02.check_design({**SAGA, **delivery})
+    ex02.check_design({**SAGA, **delivery}, seeds=(5,), variant="crash_storm")
+    message = failure(ex02.check_design, {**SAGA, **delivery, "publishing": "dual-write-db-first"}, (0,),
                       "crash_storm")
     assert message.startswith("In a week when every service crashes five times as often")
     assert "half-done" in message
-    assert "leaves out" in failure(ex02.check_design, SAGA, {"publishing": "outbox"})
+    assert "leaves out" in failure(ex02.check_design, {**SAGA, "publishing": "outbox"})
     assert "not a design setting" in failure(ex02.check_saga, {**SAGA, "orders_per_s": 1})

@@ -65,7 +65,7 @@ def test_every_design_the_grade_accepts_meets_the_business_needs(field):
     for value in SWEEP[field]:
         saga = {**SAGA, field: value} if field in SAGA else SAGA
         delivery = {**DELIVERY, field: value} if field in DELIVERY else DELIVERY
-        evaluation = ex02.evaluate_design(saga, delivery)
+        evaluation = ex02.evaluate_design({**saga, **delivery})
         if not evaluation.passed:
             assert any(needs_broken(r) for r in evaluation.results), (field, value, "refused, yet met every need")
             continue

@@ -45,6 +45,8 @@ GRADES: dict[str, tuple[str, float]] = {
 
 #: The saga's shape: how it is coordinated, in which order its steps run, which can be undone.
 SAGA_FIELDS = ("coordination", "steps", "compensated")
+#: The design fields that hold lists of step names.
+LIST_FIELDS = ("steps", "compensated")
 #: How messages are published, consumed and carried, and how the customer's page is kept.
 DELIVERY_FIELDS = ("publishing", "consumer", "relay_interval_s", "event_design", "read_model")
 
@@ -168,7 +170,7 @@ def check_messages_per_order(choreography: Any, orchestration: Any) -> None:
 
 # --- the saga -------------------------------------------------------------------------------
 def saga_config(saga: Any, **scenario_changes: Any) -> SagaConfig:
-    changes = design_changes(saga, SAGA_FIELDS, SAGA_FIELDS)
+    changes = design_changes(saga, SAGA_FIELDS, SAGA_FIELDS, LIST_FIELDS)
     return config_from(SCENARIO.config.replace(**scenario_changes, **RELIABLE), changes)
 
 
@@ -254,22 +256,22 @@ def catalogue_frame(catalogue: Any) -> pd.DataFrame:
 
 
 # --- delivery and consistency ---------------------------------------------------------------
-def design_config(saga: Any, delivery: Any, **scenario_changes: Any) -> SagaConfig:
-    shape = design_changes(saga, SAGA_FIELDS, SAGA_FIELDS)
-    how = design_changes(delivery, DELIVERY_FIELDS, DELIVERY_FIELDS)
-    return config_from(SCENARIO.config.replace(**scenario_changes), {**shape, **how})
+def design_config(design: Any, **scenario_changes: Any) -> SagaConfig:
+    """The whole design — the saga's shape and its delivery, one dict — on the scenario."""
+    changes = design_changes(design, SCENARIO.design_fields, SCENARIO.design_fields, LIST_FIELDS)
+    return config_from(SCENARIO.config.replace(**scenario_changes), changes)
 
 
-def evaluate_design(saga: Any, delivery: Any, seeds=VISIBLE_SEEDS, **scenario_changes: Any) -> Evaluation:
-    """The whole design (saga and delivery) through the scenario, against every target."""
-    return evaluate(simulate, design_config(saga, delivery, **scenario_changes), SCENARIO.targets, seeds)
+def evaluate_design(design: Any, seeds=VISIBLE_SEEDS, **scenario_changes: Any) -> Evaluation:
+    """The whole design through the scenario, against every target."""
+    return evaluate(simulate, design_config(design, **scenario_changes), SCENARIO.targets, seeds)
 
 
 @student_check("The design meets every business target.")
-def check_design(saga: Any, delivery: Any, seeds=VISIBLE_SEEDS, variant: str | None = None) -> None:
+def check_design(design: Any, seeds=VISIBLE_SEEDS, variant: str | None = None) -> None:
     if variant is None:
-        require(evaluate_design(saga, delivery, seeds))
+        require(evaluate_design(design, seeds))
         return
-    ev = evaluate_design(saga, delivery, seeds, **SCENARIO.variants[variant])
+    ev = evaluate_design(design, seeds, **SCENARIO.variants[variant])
     if not ev.passed:
         raise AssertionError("In a week when every service crashes five times as often: " + ev.explain())

@@ -12,7 +12,8 @@ The shared folder is ``<workspace>/shared`` (``work/shared`` in the repository) 
 JupyterHub, a folder every student can write to.
 
 An assignment whose module defines ``SCENARIO``, ``VISIBLE_SEEDS`` and
-``evaluate_design(design, seeds, **scenario_changes)`` can be reviewed this way.
+``evaluate_design(design, seeds, **scenario_changes)`` can be reviewed this way; its
+``LIST_FIELDS``, if any, name the settings that hold lists (a saga's steps).
 """
 
 from __future__ import annotations
@@ -82,7 +83,7 @@ def _plain(design: Any, assignment_id: str) -> dict[str, Any]:
     """
     module = _reviewable(assignment_id)
     try:
-        plain = design_changes(design, module.SCENARIO.design_fields)
+        plain = design_changes(design, module.SCENARIO.design_fields, lists=getattr(module, "LIST_FIELDS", ()))
         module.design_config(plain)  # required settings and each one's range
     except AssertionError as error:
         raise ValueError(str(error)) from None

@@ -79,11 +79,15 @@ def check_between(name: str, value: Any, low: float, high: float, hint: str = ""
             raise AssertionError(" ".join(part for part in (f"{name} = {x:g} is {side}.", why, hint) if part))
 
 
-def design_changes(design: Any, allowed: Iterable[str], required: Iterable[str] = ()) -> dict[str, Any]:
-    """Validate a design dict: only the design's own fields, plain values or lists of them, ``required`` all there."""
+def design_changes(design: Any, allowed: Iterable[str], required: Iterable[str] = (),
+                   lists: Iterable[str] = ()) -> dict[str, Any]:
+    """Validate a design dict: only the design's own fields, each a plain value, ``required`` all there.
+
+    The fields named in ``lists`` hold lists of plain values instead (a saga's steps).
+    """
     if type(design) is not dict:
         raise AssertionError(f"the design must be a dict of settings, not {type(design).__name__}")
-    allowed = tuple(allowed)
+    allowed, lists = tuple(allowed), frozenset(lists)
     changes = {}
     for key, value in design.items():
         if type(key) is not str or key not in allowed:
@@ -92,7 +96,9 @@ def design_changes(design: Any, allowed: Iterable[str], required: Iterable[str] 
                 + ", ".join(allowed)
                 + " (the workload and faults belong to the scenario)"
             )
-        if type(value) is list or type(value) is tuple:  # a list of names: steps, compensations
+        if key in lists:
+            if type(value) is not list and type(value) is not tuple:
+                raise AssertionError(f"{key} must be a list, not {type(value).__name__}")
             changes[key] = [plain(f"{key}[{i}]", item) for i, item in enumerate(value)]
         else:
             changes[key] = plain(key, value)
