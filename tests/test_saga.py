@@ -178,3 +178,30 @@ def test_a_bad_design_names_its_field(field: str, value) -> None:
 def test_a_design_dict_may_give_lists() -> None:
     c = CLEAN.replace(steps=["charge-payment", "reserve-stock", "schedule-shipment"], compensated=[])
     assert c.steps[0] == "charge-payment" and c.compensated == ()
+
+
+def test_a_hand_wired_choreography_runs_as_wired() -> None:
+    wiring = {name: list(receivers) for name, receivers in routes(CLEAN).items()}
+    assert saga.simulate(CLEAN.replace(subscriptions=wiring), seed=1).summary == saga.simulate(CLEAN, seed=1).summary
+    # Inventory no longer hears of declined cards: it keeps stock for cancelled orders.
+    unheard = saga.simulate(CLEAN.replace(subscriptions={**wiring, "PaymentDeclined": ["Order"]}), seed=1)
+    assert set(unheard.orders.loc[unheard.orders["outcome"] == "half-done", "reason"]) == {"not compensated"}
+    assert (unheard.orders.loc[unheard.orders["outcome"] == "half-done", "stock"] == 1).all()
+    # OrderPlaced wired to Payment, which has nothing to do with it: every saga stalls.
+    wrong = saga.simulate(CLEAN.replace(subscriptions={**wiring, "OrderPlaced": ["Payment", "Notification"]}), seed=1)
+    assert wrong.summary["half_done"] == wrong.summary["orders_placed"] == wrong.summary["ignored_deliveries"]
+    assert coupling_matrix(wrong.config).loc["Payment", "Order"] and not coupling_matrix(CLEAN).loc["Payment", "Order"]
+
+
+@pytest.mark.parametrize(("wiring", "field"), [
+    ({"ChargePayment": ["Payment"]}, "subscriptions"),
+    ({"OrderPlaced": ["Warehouse"]}, "subscriptions['OrderPlaced']"),
+    ({"OrderPlaced": ["Order"]}, "subscriptions['OrderPlaced']"),
+    ("OrderPlaced", "subscriptions"),
+])
+def test_a_bad_wiring_names_the_event(wiring, field) -> None:
+    with pytest.raises(ConfigError) as e:
+        CLEAN.replace(subscriptions=wiring)
+    assert e.value.field == field
+    with pytest.raises(ConfigError, match="orchestration"):
+        CLEAN.replace(coordination="orchestration", subscriptions={"OrderPlaced": ["Inventory"]})

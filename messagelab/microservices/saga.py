@@ -167,6 +167,9 @@ class SagaConfig(FrozenConfig):
     #: A service that understands only version 1 of the Order service's events ("" for none).
     lagging_consumer: str = ""
     read_model: str = "by-version"
+    #: A choreography wired by hand: (event, its subscribers) pairs, or a dict; an event not
+    #: listed reaches nobody. Empty: the wiring the step order and compensations imply.
+    subscriptions: tuple[tuple[str, tuple[str, ...]], ...] = ()
     thin_event_bytes: int = 300
     state_event_bytes: int = 3_000
 
@@ -175,6 +178,17 @@ class SagaConfig(FrozenConfig):
             value = getattr(self, name)
             if isinstance(value, list):
                 object.__setattr__(self, name, tuple(value))
+        wiring = self.subscriptions
+        if isinstance(wiring, dict) or (isinstance(wiring, list | tuple) and all(
+                isinstance(pair, list | tuple) and len(pair) == 2 for pair in wiring)):
+            pairs = wiring.items() if isinstance(wiring, dict) else wiring
+            try:
+                order = {name: i for i, name in enumerate(EVENTS)}
+                wired = tuple(sorted(((event, tuple(to)) for event, to in pairs),
+                                     key=lambda pair: order.get(pair[0], len(order))))
+            except TypeError:
+                wired = wiring  # not pairs of a name and names: validate() says so
+            object.__setattr__(self, "subscriptions", wired)
         super().__post_init__()
 
     def validate(self) -> None:
@@ -212,11 +226,36 @@ class SagaConfig(FrozenConfig):
         check_choice("lagging_consumer", self.lagging_consumer, ("", *SERVICES[1:]),
                      why="the Order service reads its own events")
         check_choice("read_model", self.read_model, READ_MODELS)
+        self._check_subscriptions()
         check_number("thin_event_bytes", self.thin_event_bytes, 1, 262_144, integer=True, unit="bytes")
         check_number("state_event_bytes", self.state_event_bytes, 1, 262_144, integer=True, unit="bytes",
                      why="an SQS or SNS message holds at most 256 KiB")
         check_run_size("duration_s", self.duration_s, self.orders_per_s * self.duration_s * 10, "messages",
                        allowed=f"≤ {MAX_RUN_ITEMS / 10 / self.orders_per_s:g} s at {self.orders_per_s:g} orders/s")
+
+    def _check_subscriptions(self) -> None:
+        wiring = self.subscriptions
+        if not wiring:
+            return
+        allowed = "a dict from each event to the services that receive it, e.g. {'OrderPlaced': ['Inventory']}"
+        if self.coordination != "choreography":
+            raise ConfigError("subscriptions", wiring, "none for an orchestration", "the orchestrator addresses "
+                              "each service itself; wiring by hand is for a choreography")
+        if not isinstance(wiring, tuple) or not all(isinstance(p, tuple) and len(p) == 2 for p in wiring):
+            raise ConfigError("subscriptions", wiring, allowed)
+        for event, receivers in wiring:
+            if event not in EVENTS:
+                raise ConfigError("subscriptions", event, "an event of the saga: " + ", ".join(EVENTS),
+                                  "commands are for an orchestration" if event in COMMANDS else "")
+            if not all(isinstance(r, str) and r in SERVICES for r in receivers) or len(set(receivers)) != len(
+                    receivers):
+                raise ConfigError(f"subscriptions[{event!r}]", list(receivers), "distinct services among "
+                                  + ", ".join(SERVICES))
+            if SENDER[event] in receivers:
+                raise ConfigError(f"subscriptions[{event!r}]", list(receivers), f"services other than {SENDER[event]}",
+                                  "a service does not subscribe to its own event")
+        if len({event for event, _ in wiring}) != len(wiring):
+            raise ConfigError("subscriptions", wiring, "each event once")
 
     @property
     def horizon_s(self) -> float:
@@ -227,8 +266,12 @@ def routes(config: SagaConfig) -> dict[str, tuple[str, ...]]:
     """Who receives each message: the saga's wiring under ``config.coordination``.
 
     A name with no receivers (a compensation's event in a choreography) is published for
-    anyone who cares, and delivered to nobody.
+    anyone who cares, and delivered to nobody. ``config.subscriptions``, when given, is the
+    wiring: a service then receives what it subscribes to, and acts only on what its step
+    needs (the rest it reads and ignores).
     """
+    if config.subscriptions:
+        return {name: () for name in EVENTS} | dict(config.subscriptions)
     steps = [STEPS[s] for s in config.steps]
     out: dict[str, tuple[str, ...]] = {"OrderPlaced": ("Notification",), "OrderCompleted": ("Notification",),
                                        "OrderCancelled": ("Notification",)}
@@ -317,7 +360,7 @@ class SagaResult(SimResult):
         "double_charges": "orders charged more than once", "double_shipments": "orders shipped more than once",
         "refunds": "refunds", "refund_fraction": "refunds per order", "relay_polls_per_s": "polls/s",
         "events_lost": "events", "ghost_orders": "orders", "dead_lettered": "messages",
-        "crashes": "crashes",
+        "crashes": "crashes", "ignored_deliveries": "messages",
     }
 
     def check_invariants(self) -> None:
@@ -404,7 +447,7 @@ def simulate(config: SagaConfig, *, seed: int = 0, budget: RunBudget | None = No
     last_change = placed.tolist()
     exists = [True] * n
     outstanding, messages, nbytes, callbacks = [0] * n, [0] * n, [0] * n, [0] * n
-    counters = {"lost": 0, "crashes": 0, "dead": 0}
+    counters = {"lost": 0, "crashes": 0, "dead": 0, "ignored": 0}
     log: list[tuple[float, float, str, str, str, int, bool]] = []
     seen: dict[str, set[int]] = {s: set() for s in SERVICES}
     env = simpy.Environment()
@@ -521,6 +564,7 @@ def simulate(config: SagaConfig, *, seed: int = 0, budget: RunBudget | None = No
     def handle(order: int, name: str, to: str, sent: float) -> None:
         job = handler.get((to, name))
         if job is None:
+            counters["ignored"] += 1  # wired to a service that has nothing to do with it
             return
         mid = order * 64 + _CODE[name]
         if not naive and mid in seen[to]:
@@ -656,6 +700,7 @@ def _result(config, outcome, n, placed, col, applied, undone, status, finished_s
         "relay_polls_per_s": len(publishers) / config.relay_interval_s if config.publishing == "outbox" else 0.0,
         "events_lost": counters["lost"],
         "ghost_orders": int((~exists).sum()), "dead_lettered": counters["dead"], "crashes": counters["crashes"],
+        "ignored_deliveries": counters["ignored"],
     }
     return SagaResult(summary=summary, outcome=outcome, orders=orders, deliveries=deliveries, config=config)
 
