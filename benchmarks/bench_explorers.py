@@ -46,11 +46,12 @@ from typing import Any
 import numpy as np
 import simpy
 
-from messagelab.assignments import ex02
+from messagelab.assignments import ex02, lab1
 from messagelab.assignments.ex01 import LATENCY_TARGET_S
 from messagelab.assignments.ex01 import SCENARIO as BLACK_FRIDAY
 from messagelab.explore import Explorer
-from messagelab.microservices.explorer import SagaExplorer
+from messagelab.microservices.explorer import FlowExplorer, SagaExplorer
+from messagelab.microservices.saga import SagaConfig
 from messagelab.microservices.saga import simulate as saga_simulate
 from messagelab.queues import QueueConfig, simulate
 from messagelab.queues.explorer import HEADLINE as QUEUE_HEADLINE
@@ -101,16 +102,17 @@ def _neighbours(name: str, default: Any, step: Any) -> list[tuple[str, Any]]:
 
 _Q = SCENARIO.config
 _SAGA = ex02.SCENARIO.config
+_FLOW = lab1.SCENARIO.config
 
 
-def saga_baseline(repeats: int = 5, seed: int = 0) -> dict[str, Any]:
+def saga_baseline(repeats: int = 5, seed: int = 0, config: SagaConfig = _SAGA) -> dict[str, Any]:
     """The saga scenario's deliveries through the plainest simpy model of a bus and services.
 
-    As many messages as one default saga run delivers, arriving as a Poisson stream over its
-    sending window; each waits its bus latency, then holds one of its service's handlers for
+    As many messages as one default saga run of ``config`` delivers, arriving as a Poisson
+    stream over its sending window; each waits its bus latency, then holds one of its service's handlers for
     an exponential handling time. No saga, no faults: the cost of simpy itself for that load.
     """
-    run = saga_simulate(_SAGA, seed=seed)
+    run = saga_simulate(config, seed=seed)
     per_service = run.deliveries["receiver"].value_counts()
     messages = int(per_service.sum())
     services = list(per_service.index)
@@ -119,18 +121,18 @@ def saga_baseline(repeats: int = 5, seed: int = 0) -> dict[str, Any]:
     def once() -> None:
         rng = np.random.default_rng(seed)
         env = simpy.Environment()
-        handlers = {name: simpy.Resource(env, capacity=_SAGA.service_workers) for name in services}
+        handlers = {name: simpy.Resource(env, capacity=config.service_workers) for name in services}
         targets = rng.choice(len(services), size=messages, p=weights)
 
         def message(service: str):
-            yield env.timeout(rng.exponential(_SAGA.bus_latency_s))
+            yield env.timeout(rng.exponential(config.bus_latency_s))
             with handlers[service].request() as request:
                 yield request
-                yield env.timeout(rng.exponential(_SAGA.service_time_s))
+                yield env.timeout(rng.exponential(config.service_time_s))
 
         def source():
             for target in targets:
-                yield env.timeout(rng.exponential(_SAGA.duration_s / messages))
+                yield env.timeout(rng.exponential(config.duration_s / messages))
                 env.process(message(services[target]))
 
         env.process(source())
@@ -161,6 +163,13 @@ EXPLORERS: list[ExplorerCase] = [
         + _neighbours("relay_interval_s", _SAGA.relay_interval_s, 0.05),
         browser_case="ex02-event-driven-microservices",
         baseline=saga_baseline,
+    ),
+    ExplorerCase(
+        "flow",
+        lambda: FlowExplorer(_FLOW, seed=0),
+        _neighbours("slow_factor", int(_FLOW.slow_factor) + 1, 1) + _neighbours("orders_per_s", _FLOW.orders_per_s, 5),
+        browser_case="lab1-eda-simulator",
+        baseline=lambda repeats: saga_baseline(repeats, config=_FLOW),
     ),
 ]
 

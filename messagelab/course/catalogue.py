@@ -265,10 +265,11 @@ ASSIGNMENTS: tuple[Assignment, ...] = (
             "back-pressure",
             "failure propagation",
         ),
-        setting="food delivery",
+        setting="e-commerce order flow",
         scenario=(
-            "A food-delivery platform watches what happens to orders, kitchens and couriers "
-            "when the restaurant service slows down at dinner time."
+            "An online shop's five order services watch one order's events flow between them, "
+            "then see how far a slow payment service, a crashing release and duplicate "
+            "deliveries spread."
         ),
         prerequisites=("ex01-message-queues",),
     ),

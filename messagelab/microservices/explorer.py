@@ -46,6 +46,32 @@ SCHEMAS = {
 }
 
 
+_STYLE = {"description_width": "initial"}
+
+
+def dropdown(description: str, options: list, value: Any) -> widgets.Dropdown:
+    return widgets.Dropdown(options=options, value=value, description=description, style=_STYLE,
+                            layout=widgets.Layout(width=CONTROL_WIDTH))
+
+
+def toggle(description: str, options: list, value: Any) -> widgets.ToggleButtons:
+    return widgets.ToggleButtons(options=options, value=value, description=description,
+                                 style={**_STYLE, "button_width": "120px"})
+
+
+def delivery_controls(b: SagaConfig, *, most_redelivered: float) -> dict[str, widgets.Widget]:
+    """The faults and delivery choices both explorers offer: crashes, repeats, publishing, consumers, events."""
+    return {
+        "crash_probability": slider("float", "crash between write and publish", b.crash_probability,
+                                    0, 0.1, 0.005, readout_format=".3f"),
+        "redelivery_probability": slider("float", "delivered twice", b.redelivery_probability,
+                                         0, most_redelivered, 0.01),
+        "publishing": dropdown("publishing", list(PUBLISHING), b.publishing),
+        "consumer": toggle("consumers", ["naive", "idempotent"], b.consumer),
+        "event_design": toggle("events", list(EVENT_DESIGNS), b.event_design),
+    }
+
+
 #: Each step by its verb, for the step-order control.
 STEP_VERBS = {"reserve-stock": "reserve", "charge-payment": "charge", "schedule-shipment": "ship"}
 
@@ -69,33 +95,21 @@ class SagaExplorer(Explorer):
 
     def make_controls(self) -> dict[str, widgets.Widget]:
         b = self.base
-        style = {"description_width": "initial"}
-        toggle = dict(style={**style, "button_width": "120px"})
         schema = next((label for label, v in SCHEMAS.items()
                        if v == (b.schema_version, b.schema_change, b.lagging_consumer)), "version 1 everywhere")
+        shared = delivery_controls(b, most_redelivered=0.2)
         return {
-            "crash_probability": slider("float", "crash between write and publish", b.crash_probability,
-                                        0, 0.1, 0.005, readout_format=".3f"),
+            "crash_probability": shared.pop("crash_probability"),
             "relay_interval_s": slider("float", "outbox relay poll (s)", b.relay_interval_s, 0.05, 2.0, 0.05),
-            "redelivery_probability": slider("float", "delivered twice", b.redelivery_probability, 0, 0.2, 0.01),
-            "steps": widgets.Dropdown(options=[(step_label(p), p) for p in permutations(STEP_NAMES)], value=b.steps,
-                                      description="step order", style=style,
-                                      layout=widgets.Layout(width=CONTROL_WIDTH)),
+            "redelivery_probability": shared.pop("redelivery_probability"),
+            "steps": dropdown("step order", [(step_label(p), p) for p in permutations(STEP_NAMES)], b.steps),
             "compensated": widgets.SelectMultiple(
                 options=[(STEPS[s].undo, s) for s in STEP_NAMES], value=b.compensated, rows=3,
-                description="compensations (ctrl-click)", style=style, layout=widgets.Layout(width=CONTROL_WIDTH)),
-            "schema": widgets.Dropdown(options=list(SCHEMAS), value=schema, description="schema", style=style,
-                                       layout=widgets.Layout(width=CONTROL_WIDTH)),
-            "coordination": widgets.ToggleButtons(options=list(COORDINATION), value=b.coordination,
-                                                  description="coordination", **toggle),
-            "publishing": widgets.Dropdown(options=list(PUBLISHING), value=b.publishing, description="publishing",
-                                           style=style, layout=widgets.Layout(width=CONTROL_WIDTH)),
-            "consumer": widgets.ToggleButtons(options=["naive", "idempotent"], value=b.consumer,
-                                              description="consumers", **toggle),
-            "event_design": widgets.ToggleButtons(options=list(EVENT_DESIGNS), value=b.event_design,
-                                                  description="events", **toggle),
-            "read_model": widgets.ToggleButtons(options=list(READ_MODELS), value=b.read_model,
-                                                description="order page applied", **toggle),
+                description="compensations (ctrl-click)", style=_STYLE, layout=widgets.Layout(width=CONTROL_WIDTH)),
+            "schema": dropdown("schema", list(SCHEMAS), schema),
+            "coordination": toggle("coordination", list(COORDINATION), b.coordination),
+            **shared,
+            "read_model": toggle("order page applied", list(READ_MODELS), b.read_model),
         }
 
     def make_figure(self) -> go.FigureWidget:
@@ -211,3 +225,117 @@ def summary_html(r: SagaResult) -> str:
         for name, value in summary_frame(r)["value"].items()
     )
     return f"<p>{sentence}</p><table>{rows}</table>"
+
+
+#: Each service's lane on the timeline, top to bottom.
+LANES = {name: i for i, name in enumerate(SERVICES)}
+SERVICE_COLOURS = dict(zip(SERVICES, ("#1f77b4", "#2ca02c", "#d62728", "#9467bd", "#ff7f0e"), strict=True))
+
+
+class FlowExplorer(Explorer):
+    """Events flowing between the services for one traced order, and every message's wait.
+
+    A slow service, the order rate, crashes between write and publish, duplicate deliveries,
+    call-backs or carried state, publishing and consumers; ``trace_order`` picks the order the
+    timeline draws.
+    """
+
+    title = "Event flow explorer"
+
+    def __init__(self, base: SagaConfig, *, seed: int = 0, traced: int = 0):
+        self.base, self.seed, self.traced = base, seed, traced
+        super().__init__()
+
+    def make_controls(self) -> dict[str, widgets.Widget]:
+        b = self.base
+        shared = delivery_controls(b, most_redelivered=0.3)
+        return {
+            "slow_factor": slider("int", "slowdown of the slow service (×)", int(b.slow_factor), 1, 100, 1),
+            "orders_per_s": slider("float", "orders per second", b.orders_per_s, 5, 60, 5),
+            "trace_order": slider("int", "order traced", self.traced, 0, 50, 1),
+            "crash_probability": shared.pop("crash_probability"),
+            "redelivery_probability": shared.pop("redelivery_probability"),
+            "slow_service": dropdown("slow service", list(SERVICES), b.slow_service or "Payment"),
+            **shared,
+        }
+
+    def make_figure(self) -> go.FigureWidget:
+        fig = make_subplots(rows=2, cols=1, vertical_spacing=0.16, row_heights=[0.5, 0.5],
+                            subplot_titles=("The traced order's messages, service to service",
+                                            "How long each message took to be handled, by receiving service"))
+        fig.add_trace(go.Scatter(name="message", mode="lines+markers", line=dict(color="#7f7f7f", width=1.5),
+                                 marker=dict(symbol="arrow", angleref="previous", size=10), showlegend=False,
+                                 hoverinfo="skip"), 1, 1)
+        fig.add_trace(go.Scatter(name="label", mode="text", textposition="top center", showlegend=False,
+                                 textfont=dict(size=10), hoverinfo="skip"), 1, 1)
+        for service in SERVICES:
+            fig.add_trace(go.Scatter(name=service, mode="markers", marker=dict(size=4, color=SERVICE_COLOURS[service]),
+                                     hovertemplate=f"{service}: %{{y:.3f}} s at %{{x:.1f}} s<extra></extra>"), 2, 1)
+        fig.update_yaxes(tickmode="array", tickvals=list(LANES.values()), ticktext=list(LANES),
+                         range=[len(LANES) - 0.5, -0.5], row=1, col=1)
+        fig.update_xaxes(title_text="seconds after the order was placed", row=1, col=1)
+        fig.update_xaxes(title_text="time handled (s)", row=2, col=1)
+        fig.update_yaxes(title_text="sent → handled (s, log)", type="log", row=2, col=1)
+        fig.update_layout(height=680, margin=dict(l=90, r=20, t=50, b=40), legend=dict(orientation="h", y=-0.1))
+        return go.FigureWidget(fig)
+
+    def config(self, values: dict[str, Any]) -> SagaConfig:
+        v = dict(values)
+        self.traced = v.pop("trace_order")
+        return self.base.replace(**v)
+
+    def compute(self, values: dict[str, Any]) -> SagaResult:
+        return simulate(self.config(values), seed=self.seed)
+
+    def draw(self, r: SagaResult) -> str:
+        f = self.figure.data
+        x, y, label_x, label_y, labels = sequence(r, self.traced)
+        f[0].x, f[0].y = x, y
+        f[1].x, f[1].y, f[1].text = label_x, label_y, labels
+        d = r.deliveries
+        for trace, service in zip(f[2:], SERVICES, strict=True):
+            mine = d[d["receiver"] == service]
+            took = np.maximum((mine["received_s"] - mine["sent_s"]).to_numpy(), 1e-4)  # a log axis
+            trace.x, trace.y = mine["received_s"].to_numpy(), took
+        return flow_html(r, self.traced)
+
+
+def sequence(r: SagaResult, order: int) -> tuple[list, list, list, list, list]:
+    """The traced order's deliveries as arrows between lanes (None breaks them) and their labels."""
+    placed = r.orders["placed_s"].iloc[order] if order < len(r.orders) else 0.0
+    rows = r.deliveries[r.deliveries["order_id"] == order].sort_values("received_s")
+    x: list = []
+    y: list = []
+    label_x, label_y, labels = [], [], []
+    for sent, received, frm, to, name, handled in rows[["sent_s", "received_s", "sender", "receiver", "message",
+                                                      "handled"]].itertuples(index=False):
+        x += [sent - placed, received - placed, None]
+        y += [LANES[frm], LANES[to], None]
+        label_x.append((sent + received) / 2 - placed)
+        label_y.append((LANES[frm] + LANES[to]) / 2)
+        labels.append(name if handled else f"{name} ✗")
+    return x, y, label_x, label_y, labels
+
+
+def flow_html(r: SagaResult, order: int) -> str:
+    s, o = r.summary, r.orders
+    if order < len(o):
+        row = o.iloc[order]
+        fate = row["outcome"] + (f" ({row['reason']})" if row["reason"] else "")
+        traced = (f"Order {order} ({count(int(row['messages']), 'message')}) ended <b>{fate}</b>"
+                  + (f", agreed on by every service after {fmt(row['consistent_s'] - row['placed_s'], 's')}."
+                     if np.isfinite(row["consistent_s"]) else ", and the services never agreed on it."))
+    else:
+        traced = f"Order {order} was never placed in this run."
+    waits = (r.deliveries["received_s"] - r.deliveries["sent_s"]).groupby(r.deliveries["receiver"]).quantile(0.95)
+    slowest = waits.idxmax() if len(waits) else "none"
+    sentence = (
+        f"{traced} Of {count(s['orders_placed'], 'order')}, {fmt(s['completed'])} completed, "
+        f"{fmt(s['compensated'])} were compensated, {count(s['half_done'], 'order')} were left half-done and "
+        f"{count(s['in_progress'], 'order')} were still in progress at the end. Messages waited longest at "
+        f"{slowest} (95% handled within {fmt(waits.max() if len(waits) else float('nan'), 's')}); "
+        f"{count(s['double_charges'], 'customer')} were charged twice."
+    )
+    if r.truncated:
+        sentence += f" <b>The run stopped early: {r.outcome.reason}.</b>"
+    return f"<p>{sentence}</p>"

@@ -530,7 +530,8 @@ def simulate(config: SagaConfig, *, seed: int = 0, budget: RunBudget | None = No
             carries = data and not thin
             plan[to, name] = (data and thin, config.state_event_bytes if carries else config.thin_event_bytes,
                               breaking and carries and to == config.lagging_consumer and SENDER[name] == "Order")
-    callback_s = config.callback_s
+    # A call back waits for an Order handler, so a slow Order service answers slowly too.
+    callback_s = config.callback_s * (config.slow_factor if config.slow_service == "Order" else 1.0)
 
     def deliver(order: int, name: str, to: str, sent: float, delay: float) -> None:
         """The message reaches ``to`` after ``delay``, waits for a handler, and is handled."""
