@@ -428,3 +428,14 @@ def test_servers_for_wait_rejects_a_target_no_server_count_meets():
     except subprocess.TimeoutExpired:
         pytest.fail("servers_for_wait(1, 1, -1) did not return within 1.5 s")
     assert done.returncode == 0, done.stderr.decode()
+
+
+def test_a_text_table_shows_every_sentence_in_full() -> None:
+    import pandas as pd
+
+    from messagelab.sim.display import text_table
+
+    long = "a sentence much longer than the fifty characters a DataFrame shows of it"
+    html = text_table(pd.DataFrame({"target": [long], "limit": [1.0]})).to_html()
+    assert long in html and "text-align: left" in html
+    assert long not in pd.DataFrame({"target": [long]})._repr_html_()  # what it replaces

@@ -24,7 +24,7 @@ from messagelab.microservices.saga import (
     sender,
     simulate,
 )
-from messagelab.sim.display import count, fmt
+from messagelab.sim.display import count, fmt, text_table
 from messagelab.sim.scenario import Scenario, Target
 
 ID = "ex02-event-driven-microservices"
@@ -117,7 +117,7 @@ VISIBLE_SEEDS = (0, 1, 2)
 ORDER_PLACED_VERSION = 2
 
 
-def scenario_frame() -> pd.DataFrame:
+def scenario_frame() -> Any:
     """The facts of the order flow a design must survive, as a table."""
     c = SCENARIO.config
     rows = [
@@ -134,7 +134,7 @@ def scenario_frame() -> pd.DataFrame:
         ("time on the bus", f"{fmt(c.bus_latency_s * 1000, 'ms')} on average"),
         ("handlers per service", f"{c.service_workers}, {fmt(c.service_time_s * 1000, 'ms')} per message"),
     ]
-    return pd.DataFrame(rows, columns=["fact", "value"]).set_index("fact")
+    return text_table(pd.DataFrame(rows, columns=["fact", "value"]).set_index("fact"))
 
 
 def step_frame() -> pd.DataFrame:

@@ -17,7 +17,7 @@ from messagelab.grading.evaluate import Evaluation
 from messagelab.microservices import sqlite_outbox
 from messagelab.microservices.outbox import PUBLISHING
 from messagelab.microservices.saga import STEP_NAMES, SagaConfig, simulate
-from messagelab.sim.display import fmt
+from messagelab.sim.display import fmt, text_table
 from messagelab.sim.scenario import Scenario, Target
 from messagelab.sim.validation import ConfigError
 
@@ -82,7 +82,7 @@ VISIBLE_SEEDS = (0, 1)
 SLOWDOWN = 50
 
 
-def scenario_frame() -> pd.DataFrame:
+def scenario_frame() -> Any:
     c = SCENARIO.config
     rows = [
         ("orders placed", f"{fmt(c.orders_per_s)} per second for {fmt(c.duration_s, 's')}"),
@@ -91,7 +91,7 @@ def scenario_frame() -> pd.DataFrame:
         ("publishing / consumers", f"{c.publishing}, polled every {fmt(c.relay_interval_s, 's')} / {c.consumer}"),
         ("messages delivered twice", f"{c.redelivery_probability:.0%}, {fmt(c.redelivery_delay_s, 's')} later"),
     ]
-    return pd.DataFrame(rows, columns=["fact", "value"]).set_index("fact")
+    return text_table(pd.DataFrame(rows, columns=["fact", "value"]).set_index("fact"))
 
 
 # --- capacity -------------------------------------------------------------------------------

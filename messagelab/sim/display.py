@@ -48,3 +48,17 @@ def count(value: Any, noun: str, plural: str | None = None) -> str:
     """
     one = isinstance(value, int | float) and not isinstance(value, bool) and float(value) == 1
     return fmt(value, noun if one else (plural or noun + "s"))
+
+
+def text_table(frame: Any) -> Any:
+    """``frame`` as a notebook shows it in full: a DataFrame cuts text at 50 characters, a Styler does not.
+
+    Text columns are left-aligned; the index stays (it names the rows) unless it is a plain range.
+    """
+    import pandas as pd
+
+    styler = frame.style
+    if isinstance(frame.index, pd.RangeIndex):
+        styler = styler.hide(axis="index")
+    text = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
+    return styler.set_properties(subset=text, **{"text-align": "left"})

@@ -20,6 +20,8 @@ from typing import Any
 
 import pandas as pd
 
+from messagelab.sim.display import text_table
+
 
 @dataclass(frozen=True)
 class Target:
@@ -70,3 +72,7 @@ class Scenario:
         return pd.DataFrame(
             {"target": [t.describe() for t in self.targets], "metric": [t.metric for t in self.targets]}
         )
+
+    def targets_table(self) -> Any:
+        """The targets for a notebook, every sentence in full (a pandas Styler)."""
+        return text_table(self.targets_frame())
