@@ -60,6 +60,7 @@ IN_CI = bool(os.environ.get("CI"))
 SERVER_START_S = 90
 NOTEBOOK_OPEN_S = 90
 RUN_ALL_S = 180
+RUN_ALL_START_S = 30
 SLIDER_UPDATE_S = 30
 ARROW_PRESSES = 3
 
@@ -341,16 +342,70 @@ def explorer_state(page, panel_id: str) -> dict | None:
     return page.evaluate(EXPLORER_JS, panel_id)
 
 
-def wait_for(page, predicate, timeout_s: float, what: str):
-    """Poll ``predicate()`` until it returns something truthy, or fail saying ``what``."""
+def wait_for(page, predicate, timeout_s: float, what: str, diagnose=None):
+    """Poll ``predicate()`` until it returns something truthy, or fail saying ``what``.
+
+    ``diagnose()``, if given, says what the page shows at the time of a failure: it is part
+    of the message, so a failure on a CI machine explains itself.
+    """
     deadline = time.monotonic() + timeout_s
     while True:
         value = predicate()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
+            seen = f"; the page shows: {diagnose()}" if diagnose is not None else ""
+            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}{seen}")
         page.wait_for_timeout(100)
+
+
+# What a notebook panel shows: its kernel's status, how far its cells have run, the first
+# error output, and how many sliders and charts (with data) are in the page.
+NOTEBOOK_STATE_JS = """(panelId) => {
+    const widget = [...window.jupyterapp.shell.widgets('main')].find((w) => w.id === panelId);
+    if (!widget) return {panel: 'closed'};
+    const session = widget.sessionContext && widget.sessionContext.session;
+    const cells = widget.content.widgets.filter((c) => c.model.type === 'code');
+    let error = null;
+    for (const cell of cells) {
+        const outputs = cell.model.outputs.toJSON();
+        const failed = outputs.find((o) => o.output_type === 'error');
+        if (failed) { error = `${failed.ename}: ${failed.evalue}`.slice(0, 300); break; }
+    }
+    const panel = document.getElementById(panelId);
+    const plots = panel ? [...panel.querySelectorAll('.js-plotly-plot')] : [];
+    return {
+        kernel: session && session.kernel ? session.kernel.status : 'none',
+        code_cells: cells.length,
+        executed: cells.filter((c) => c.model.executionCount !== null).length,
+        running: cells.filter((c) => c.model.executionState === 'running').length,
+        first_error: error,
+        sliders: panel ? panel.querySelectorAll('.widget-slider').length : 0,
+        widget_views: panel ? panel.querySelectorAll('.jupyter-widgets').length : 0,
+        plots: plots.length,
+        plots_with_data: plots.filter((p) => p.data && p.data.length > 0).length,
+    };
+}"""
+
+
+def notebook_state(page, panel_id: str) -> dict:
+    return page.evaluate(NOTEBOOK_STATE_JS, panel_id)
+
+
+def run_all(page, panel_id: str) -> None:
+    """Run every cell, as the Run menu does; again if JupyterLab let the first request drop.
+
+    A request that starts no cell within RUN_ALL_START_S (the kernel idle, no cell run or
+    queued) is repeated once, and said so on the test's output.
+    """
+    page.evaluate(RUN_ALL_JS)
+    started = lambda: (s := notebook_state(page, panel_id)) and (s.get("executed") or s.get("running"))  # noqa: E731
+    try:
+        wait_for(page, started, RUN_ALL_START_S, "a cell to start")
+    except AssertionError:
+        print(f"\nrun-all started no cell in {RUN_ALL_START_S} s "
+              f"({notebook_state(page, panel_id)}); running all cells again")
+        page.evaluate(RUN_ALL_JS)
 
 
 def settled(read, condition, quiet_s: float = 1.0):
@@ -547,12 +602,13 @@ def test_slider_redraws_the_chart(case: Case, lab: Lab, browser: Browser) -> Non
     page = browser.page
 
     with opened(browser, lab, f"{case.name}/{case.notebook}", prefix) as panel:
-        page.evaluate(RUN_ALL_JS)
+        run_all(page, panel)
         before = wait_for(
             page,
             lambda: explorer_state(page, panel),
             RUN_ALL_S,
             "a slider and its chart after running all cells",
+            diagnose=lambda: notebook_state(page, panel),
         )
         screenshot_explorer(page, panel, Path(f"{prefix}-before.png"))
 
@@ -568,6 +624,7 @@ def test_slider_redraws_the_chart(case: Case, lab: Lab, browser: Browser) -> Non
             settled(lambda: explorer_state(page, panel), lambda s: s["data"] != before["data"]),
             SLIDER_UPDATE_S,
             "the chart to redraw and settle",
+            diagnose=lambda: notebook_state(page, panel),
         )
         if case.final is not None:
             after = wait_for(
@@ -635,9 +692,10 @@ def test_course_home_shows_the_three_learning_paths_week_by_week(lab: Lab, brows
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page = browser.page
     with opened(browser, lab, "course/notebooks/course-home.ipynb", SCREENSHOTS / "course-home") as panel:
-        page.evaluate(RUN_ALL_JS)
+        run_all(page, panel)
         tables = wait_for(page, lambda: (t := page.evaluate(PATH_TABLES_JS, panel)) and len(t) == 3 and t,
-                          RUN_ALL_S, "three week-by-week path tables")
+                          RUN_ALL_S, "three week-by-week path tables",
+                          diagnose=lambda: notebook_state(page, panel))
         cell = page.locator(f"[id='{panel}'] .jp-Cell", has=page.locator("table th:text-is('Week')")).first
         cell.scroll_into_view_if_needed()
         cell.screenshot(path=str(SCREENSHOTS / "course-home-paths.png"))
