@@ -139,3 +139,28 @@ def choice(description: str, options: list[Any], value: Any) -> widgets.Widget:
     """A slider over a few named settings (``(label, value)`` pairs or plain values), like :func:`slider`."""
     return widgets.SelectionSlider(options=options, value=value, description=description,
                                    layout=widgets.Layout(width=CONTROL_WIDTH), **_SLIDER_STYLE)
+
+
+LABEL_STYLE = {"description_width": "initial"}
+
+
+def dropdown(description: str, options: list, value: Any) -> widgets.Dropdown:
+    """A labelled drop-down list, as wide as a slider."""
+    return widgets.Dropdown(options=options, value=value, description=description, style=LABEL_STYLE,
+                            layout=widgets.Layout(width=CONTROL_WIDTH))
+
+
+def toggle(description: str, options: list, value: Any, button_width: str = "120px") -> widgets.ToggleButtons:
+    """A labelled row of buttons, one of them pressed."""
+    return widgets.ToggleButtons(options=options, value=value, description=description,
+                                 style={**LABEL_STYLE, "button_width": button_width})
+
+
+def facts_html(sentence: str, rows: list[tuple[str, str]]) -> str:
+    """An explorer's summary: a sentence, then a two-column table of named figures."""
+    cells = "".join(
+        f"<tr><td style='text-align:left;padding-right:2em'>{html.escape(name)}</td>"
+        f"<td style='text-align:right'>{html.escape(value)}</td></tr>"
+        for name, value in rows
+    )
+    return f"<p>{sentence}</p><table>{cells}</table>"

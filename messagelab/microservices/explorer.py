@@ -11,7 +11,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from messagelab.explore import CONTROL_WIDTH, Explorer, slider
+from messagelab.explore import CONTROL_WIDTH, LABEL_STYLE, Explorer, dropdown, facts_html, slider, toggle
 from messagelab.microservices.outbox import PUBLISHING
 from messagelab.microservices.saga import (
     COORDINATION,
@@ -44,19 +44,6 @@ SCHEMAS = {
     "v2 breaking, Notification lags": (2, "breaking", "Notification"),
     "v2 breaking, Inventory lags": (2, "breaking", "Inventory"),
 }
-
-
-_STYLE = {"description_width": "initial"}
-
-
-def dropdown(description: str, options: list, value: Any) -> widgets.Dropdown:
-    return widgets.Dropdown(options=options, value=value, description=description, style=_STYLE,
-                            layout=widgets.Layout(width=CONTROL_WIDTH))
-
-
-def toggle(description: str, options: list, value: Any) -> widgets.ToggleButtons:
-    return widgets.ToggleButtons(options=options, value=value, description=description,
-                                 style={**_STYLE, "button_width": "120px"})
 
 
 def delivery_controls(b: SagaConfig, *, most_redelivered: float) -> dict[str, widgets.Widget]:
@@ -105,7 +92,8 @@ class SagaExplorer(Explorer):
             "steps": dropdown("step order", [(step_label(p), p) for p in permutations(STEP_NAMES)], b.steps),
             "compensated": widgets.SelectMultiple(
                 options=[(STEPS[s].undo, s) for s in STEP_NAMES], value=b.compensated, rows=3,
-                description="compensations (ctrl-click)", style=_STYLE, layout=widgets.Layout(width=CONTROL_WIDTH)),
+                description="compensations (ctrl-click)", style=LABEL_STYLE,
+                layout=widgets.Layout(width=CONTROL_WIDTH)),
             "schema": dropdown("schema", list(SCHEMAS), schema),
             "coordination": toggle("coordination", list(COORDINATION), b.coordination),
             **shared,
@@ -220,11 +208,7 @@ def summary_html(r: SagaResult) -> str:
     )
     if r.truncated:
         sentence += f" <b>The run stopped early: {r.outcome.reason}.</b>"
-    rows = "".join(
-        f"<tr><td style='text-align:left;padding-right:2em'>{name}</td><td style='text-align:right'>{value}</td></tr>"
-        for name, value in summary_frame(r)["value"].items()
-    )
-    return f"<p>{sentence}</p><table>{rows}</table>"
+    return facts_html(sentence, list(summary_frame(r)["value"].items()))
 
 
 #: Each service's lane on the timeline, top to bottom.

@@ -10,7 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from messagelab.explore import Explorer, choice, slider
+from messagelab.explore import Explorer, choice, facts_html, slider
 from messagelab.queues.config import QueueConfig
 from messagelab.queues.model import DUPLICATE_CAUSES, QueueResult, simulate
 from messagelab.sim.display import count, fmt
@@ -153,8 +153,4 @@ def summary_html(r: QueueResult) -> str:
     )
     if r.truncated:
         sentence += f" <b>The run stopped early: {r.outcome.reason}.</b>"
-    rows = "".join(
-        f"<tr><td style='text-align:left;padding-right:2em'>{name}</td><td style='text-align:right'>{value}</td></tr>"
-        for name, value in summary_frame(r)["value"].items()
-    )
-    return f"<p>{sentence}</p><table>{rows}</table>"
+    return facts_html(sentence, list(summary_frame(r)["value"].items()))
