@@ -36,7 +36,7 @@ from messagelab import assignments
 from messagelab.course import catalogue, settings
 from messagelab.course.progress import workspace
 from messagelab.grading.answers import design_changes
-from messagelab.sim.display import fmt
+from messagelab.grading.evaluate import worst_text
 from messagelab.sim.validation import ConfigError
 
 AUTHOR = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._-]{0,39}")
@@ -192,7 +192,7 @@ def compare(designs: list[SharedDesign], variant: str | None = None) -> pd.DataF
     index: list[str] = []
     for shared, table in _runs(designs, variant):
         index = [*table["target"], "every target met"]
-        cells = [f"{fmt(row['worst'], row['unit'], missing=row['missing'])} {'✓' if row['met'] else '✗'}"
+        cells = [f"{worst_text(row)} {'✓' if row['met'] else '✗'}"
                  for _, row in table.iterrows()]
         columns[shared.author] = [*cells, "yes" if bool(table["met"].all()) else "no"]
     return pd.DataFrame(columns, index=pd.Index(index, name="target (worst run)"))
@@ -221,13 +221,15 @@ def compare_figure(designs: list[SharedDesign], variant: str | None = None) -> g
             ratios = [_ratio(targets[m], w) for m, w in zip(table["metric"], table["worst"], strict=True)]
             figure.add_bar(name=shared.author, x=[targets[m].label for m in table["metric"]],
                            y=[min(r, FIGURE_CAP) for r in ratios],
-                           text=[fmt(row["worst"], row["unit"], missing="never") for _, row in table.iterrows()],
+                           text=[worst_text(row) for _, row in table.iterrows()],
                            textposition="outside", cliponaxis=False)
         figure.add_hline(y=1, line_dash="dot", annotation_text="target")
     return figure
 
 
 def _ratio(target: Any, worst: float) -> float:
+    if target.required:
+        return 0.0 if worst else FIGURE_CAP
     if not math.isfinite(worst):
         return math.inf
     if target.limit == 0:

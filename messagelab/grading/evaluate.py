@@ -35,7 +35,7 @@ class Evaluation:
             return f"All {len(self.table)} targets met under every seed tried."
         lines = [f"The design misses {len(missed)} of {len(self.table)} targets:"]
         for _, row in missed.iterrows():
-            line = f"- {row['target']}: worst run gave {_worst(row)} (seed {row['worst_seed']})."
+            line = f"- {row['target']}: worst run gave {worst_text(row)} (seed {row['worst_seed']})."
             if row["hint"]:
                 line += f" {row['hint']}"
             lines.append(line)
@@ -63,18 +63,23 @@ def evaluate(
             "unit": t.unit,
             "missing": t.missing,
             "hint": t.hint,
+            "required": t.required,
         })
     return Evaluation(pd.DataFrame(rows), results)
 
 
-def _worst(row: Any) -> str:
+def worst_text(row: Any) -> str:
     """The worst value of a target's row, as people read it (the target's ``missing`` text for NaN)."""
+    if row.get("required", False):
+        return "yes" if row["worst"] else "no"
     return fmt(row["worst"], row["unit"], missing=row["missing"])
 
 
 def _badness(t: Target, v: float) -> float:
     if math.isnan(v):
         return math.inf
+    if t.required:
+        return 0.0 if v else 1.0
     return v if t.at_most else -v
 
 
@@ -83,7 +88,7 @@ def report(evaluation: Evaluation) -> pd.DataFrame:
     t = evaluation.table
     return pd.DataFrame({
         "target": t["target"],
-        "worst run": [_worst(row) for _, row in t.iterrows()],
+        "worst run": [worst_text(row) for _, row in t.iterrows()],
         "met": t["met"].map({True: "yes", False: "NO"}),
     })
 

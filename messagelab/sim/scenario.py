@@ -9,6 +9,9 @@ surge, a burst of malformed messages) that hidden tests replay the design under.
 >>> t = Target("latency_p99_s", 10.0, "p99 order confirmation time", "s")
 >>> t.describe(), t.met(9.5), t.met(float("nan"))
 ('p99 order confirmation time ≤ 10 s', True, False)
+>>> ordered = Target("per_key_order", 1, "each sensor's readings in order", required=True)
+>>> ordered.describe(), ordered.met(True), ordered.met(False)
+("each sensor's readings in order: required", True, False)
 """
 
 from __future__ import annotations
@@ -35,13 +38,19 @@ class Target:
     hint: str = ""
     #: What a run without a value (NaN: the event never happened) reads as in feedback.
     missing: str = "never"
+    #: A yes-or-no property (a summary flag) that must hold: ``limit`` is ignored.
+    required: bool = False
 
     def met(self, value: float | None) -> bool:
         if value is None or (isinstance(value, float) and math.isnan(value)):
             return False
+        if self.required:
+            return bool(value)
         return value <= self.limit if self.at_most else value >= self.limit
 
     def describe(self) -> str:
+        if self.required:
+            return f"{self.label}: required"
         sign = "≤" if self.at_most else "≥"
         return f"{self.label} {sign} {self.limit:g}{(' ' + self.unit) if self.unit else ''}"
 

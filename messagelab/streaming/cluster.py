@@ -47,8 +47,8 @@ What is modelled, at the level where Kafka's documented trade-offs appear:
   that move. Records a crashed consumer processed after its last offset commit
   (``commit_interval_s``) are processed again.
 - **Retention and cost**: storage is the compressed bytes written × replication factor ×
-  retention (at ``daily_average_fraction`` of the simulated rate); cost is the brokers'
-  hours and their storage.
+  retention (at ``daily_average_fraction`` of the simulated rate); cost is the brokers' and
+  the consumers' hours and the storage.
 
 **Aggregation — what it preserves.** Millions of records a second cannot be simulated one
 by one in an explorer's budget, so the model moves *flows*: simpy runs a clock of
@@ -101,6 +101,8 @@ BATCH_HEADER_BYTES = 61
 RECORD_OVERHEAD_BYTES = 8
 #: The most partition-ticks one run may move (a run's memory and time grow with it).
 MAX_PARTITION_TICKS = 3_000_000
+#: Hours in an average month (365 × 24 / 12), as cloud price lists count them.
+HOURS_A_MONTH = 730
 
 ACKS = ("0", "1", "all")
 PARTITIONERS = ("key-hash", "sticky", "round-robin")
@@ -149,6 +151,8 @@ class StreamConfig(FrozenConfig):
     broker_storage_gb: float = 1000.0
     broker_usd_per_hour: float = 0.384
     storage_usd_per_gb_month: float = 0.08
+    #: What one consumer instance costs an hour (its container or machine).
+    consumer_usd_per_hour: float = 0.0
     #: The day's average rate as a fraction of the simulated rate (retention fills at the average).
     daily_average_fraction: float = 1.0
     # --- the producers --------------------------------------------------------------------
@@ -204,6 +208,7 @@ class StreamConfig(FrozenConfig):
         check_number("broker_storage_gb", self.broker_storage_gb, 1, 1_000_000, unit="GB")
         check_number("broker_usd_per_hour", self.broker_usd_per_hour, 0, 1000, unit="USD/h")
         check_number("storage_usd_per_gb_month", self.storage_usd_per_gb_month, 0, 100, unit="USD/GB-month")
+        check_number("consumer_usd_per_hour", self.consumer_usd_per_hour, 0, 1000, unit="USD/h")
         check_number("daily_average_fraction", self.daily_average_fraction, 0, 1, low_open=True)
         check_choice("acks", self.acks, ACKS, why='Kafka\'s acks: "0", "1" or "all" (a string)')
         check_choice("enable_idempotence", self.enable_idempotence, (True, False))
@@ -459,6 +464,7 @@ class _Run:
         # Flows: cumulative per partition at each tick's end (row t + 1).
         z = lambda: np.zeros((T + 1, P))  # noqa: E731
         self.arr_cum, self.app_cum, self.con_cum, self.fail_cum, self.hw_cum = z(), z(), z(), z(), z()
+        self.log_cum = z()           # each partition's log end offset (records in its log)
         self.removed_cum = z()       # records taken out of the producers' stage other than by an append
         self.log_end = np.zeros(P)   # records in each partition's log
         self.backlog = np.zeros(P)   # records waiting in the producers (batches queued, or send() blocked)
@@ -668,6 +674,7 @@ class _Run:
         if (t + 1) % self.commit_every == 0:
             self.since_commit[:] = 0.0
         self.offline[t] = float((~online).sum())
+        self.log_cum[t + 1] = self.log_end
         self.ticks = t + 1
 
 
@@ -748,7 +755,7 @@ def _result(run: _Run, outcome: RunOutcome) -> StreamResult:
     arr = run.arrivals[:T]
     if arr.shape[0] < run.arrivals.shape[0]:
         # A truncated run: what it did not reach was never produced.
-        for name in ("arr_cum", "app_cum", "con_cum", "fail_cum", "hw_cum", "removed_cum"):
+        for name in ("arr_cum", "app_cum", "con_cum", "fail_cum", "hw_cum", "removed_cum", "log_cum"):
             setattr(run, name, getattr(run, name)[: T + 1])
     arr = np.diff(run.arr_cum, axis=0)
     produced_p = run.arr_cum[-1]
@@ -802,7 +809,9 @@ def _result(run: _Run, outcome: RunOutcome) -> StreamResult:
     per_s = max(1, round(1.0 / TICK_S))
     seconds = math.ceil(T / per_s)
     edge = np.minimum(np.arange(seconds + 1) * per_s, T)
-    lag = (run.hw_cum - run.con_cum).sum(axis=1)
+    # Consumer lag as Kafka reports it: the log end offset less the group's position.
+    lag_p = np.maximum(run.log_cum - run.con_cum, 0.0)
+    lag = lag_p.sum(axis=1)
     util_max = run.util[:T].max(axis=2)
     timeline = pd.DataFrame({
         "second": edge[:-1] * TICK_S,
@@ -814,7 +823,6 @@ def _result(run: _Run, outcome: RunOutcome) -> StreamResult:
         "offline_partitions": np.maximum.reduceat(run.offline[:T], edge[:-1]) if T else np.zeros(0),
     })
 
-    lag_p = run.hw_cum - run.con_cum
     shares_seen = produced_p / max(float(produced_p.sum()), 1.0)
     owners0 = assign(list(range(P)), list(range(c.consumers)), c.assignor)
     partitions = pd.DataFrame({
@@ -899,7 +907,8 @@ def _result(run: _Run, outcome: RunOutcome) -> StreamResult:
         "per_key_order": bool(c.partitioner == "key-hash" and (c.enable_idempotence or c.max_in_flight == 1)),
         "storage_gb": storage_gb,
         "storage_utilisation": storage_gb / (c.brokers * c.broker_storage_gb),
-        "cost_usd_month": c.brokers * c.broker_usd_per_hour * 730 + storage_gb * c.storage_usd_per_gb_month,
+        "cost_usd_month": (c.brokers * c.broker_usd_per_hour + c.consumers * c.consumer_usd_per_hour) * HOURS_A_MONTH
+        + storage_gb * c.storage_usd_per_gb_month,
     }
     accounts = {
         "produced": produced_p, "acked": acked_p, "pending": pending_p, "failed": failed_p,
