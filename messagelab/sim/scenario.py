@@ -78,10 +78,13 @@ class Scenario:
 
     def targets_frame(self) -> pd.DataFrame:
         """The business targets as a table."""
-        return pd.DataFrame(
-            {"target": [t.describe() for t in self.targets], "metric": [t.metric for t in self.targets]}
-        )
+        return targets_frame(self.targets)
 
     def targets_table(self) -> Any:
         """The targets for a notebook, every sentence in full (a pandas Styler)."""
         return text_table(self.targets_frame())
+
+
+def targets_frame(targets: tuple[Target, ...]) -> pd.DataFrame:
+    """Targets as a table: each in words, and the summary metric it reads."""
+    return pd.DataFrame({"target": [t.describe() for t in targets], "metric": [t.metric for t in targets]})

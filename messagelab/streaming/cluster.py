@@ -569,12 +569,14 @@ class _Run:
         # Batches: each producer's batch for a partition fills at its share of the rate.
         rate = a / TICK_S
         fill = np.full(P, rate.sum() / c.producers) if c.partitioner == "sticky" else rate / c.producers
-        k = np.clip(1.0 + fill * self.linger_s, 1.0, self.n_max)
-        queued = self.backlog > self.n_max * c.producers          # sending is behind: batches leave full
-        k = np.where(queued, float(self.n_max), k)
-        to_fill = np.divide(k - 1.0, fill, out=np.zeros(P), where=fill > 0)
-        close = np.where(k >= self.n_max, np.minimum(to_fill, self.linger_s), self.linger_s)
-        self.close_s[t] = np.where(queued, 0.0, close)
+        lingered = np.clip(1.0 + fill * self.linger_s, 1.0, self.n_max)
+        to_fill = np.divide(lingered - 1.0, fill, out=np.zeros(P), where=fill > 0)
+        close = np.where(lingered >= self.n_max, np.minimum(to_fill, self.linger_s), self.linger_s)
+        # Records already waiting for a free request slot join the next batch: when sending is
+        # behind, a batch leaves with whatever has gathered, up to batch_size_bytes, at once.
+        waiting = self.backlog / c.producers
+        k = np.clip(np.maximum(lingered, waiting), 1.0, self.n_max)
+        self.close_s[t] = np.where(waiting >= 1.0, 0.0, close)
         batch_bytes = (compressed_bytes(c.compression, k * c.record_bytes) + k * RECORD_OVERHEAD_BYTES
                        + BATCH_HEADER_BYTES)
         per_record = batch_bytes / k
@@ -613,12 +615,16 @@ class _Run:
             return out / self.caps
 
         load = loads(send)
-        rho = load.max(axis=1)
-        if (rho > 1.0).any():
+        for _ in range(3):
+            rho = load.max(axis=1)
+            if not (rho > 1.0 + 1e-9).any():
+                break
             # A write needs room on every replica: each partition slows to its busiest replica's capacity.
             send = send / np.maximum(rho, 1.0)[self.replicas].max(axis=1)
             load = loads(send)
-        self.util[t] = load
+        # What is left above 1 is the consumers' reads, which the model does not slow: a link is
+        # reported as full, never as more than full.
+        self.util[t] = np.minimum(load, 1.0)
         self.batches[t] = float((send / k).sum())
 
         # This tick's latencies: the produce request, and replication to every in-sync follower.
@@ -633,7 +639,9 @@ class _Run:
         if c.acks == "0":
             request = np.full(P, self.rtt / 2)
         self.request_s[t], self.replicate_s[t] = request, replicate
-        self.last_request = request
+        # The producers' in-flight limit follows the request latency they have been seeing: a
+        # smoothed figure, as a client's own latency estimate is, not the last tick's alone.
+        self.last_request = 0.7 * self.last_request + 0.3 * request
 
         # Delivery timeout: records still unsent after it fail back to the application.
         expire = np.zeros(P)
@@ -813,6 +821,7 @@ def _result(run: _Run, outcome: RunOutcome) -> StreamResult:
     lag_p = np.maximum(run.log_cum - run.con_cum, 0.0)
     lag = lag_p.sum(axis=1)
     util_max = run.util[:T].max(axis=2)
+    # Each row is one second from ``second``: what flowed during it, and the lag at its end.
     timeline = pd.DataFrame({
         "second": edge[:-1] * TICK_S,
         "produced": np.diff(run.arr_cum.sum(axis=1)[edge]),

@@ -113,9 +113,11 @@ class ClusterExplorer(Explorer):
 
     def draw(self, r: StreamResult) -> str:
         f, tl, c = self.figure.data, r.timeline, r.config
-        f[0].x, f[0].y = tl["second"].to_numpy(), tl["produced"].to_numpy()
-        f[1].x, f[1].y = tl["second"].to_numpy(), tl["consumed"].to_numpy()
-        f[2].x, f[2].y = tl["second"].to_numpy(), tl["lag_records"].to_numpy()
+        # A second's flows are drawn at its middle, the lag at its end (when it was read).
+        middle, end = tl["second"].to_numpy() + 0.5, tl["second"].to_numpy() + 1.0
+        f[0].x, f[0].y = middle, tl["produced"].to_numpy()
+        f[1].x, f[1].y = middle, tl["consumed"].to_numpy()
+        f[2].x, f[2].y = end, tl["lag_records"].to_numpy()
         parts = r.partitions
         f[3].x, f[3].y = parts["partition"].to_numpy(), parts["records_per_s"].to_numpy()
         capacity = 1000.0 / c.processing_ms_per_record
