@@ -97,6 +97,9 @@ SCENARIO = Scenario(
                hint="The alarm keeps up only if no consumer owns more readings than it can process: look at "
                     "the hottest partition and at how the partitions are shared among the consumers.",
                missing="no reading reached the alarm"),
+        Target("consumer_utilisation_max", 0.9, "the busiest alarm instance's share of its capacity at the peak",
+               "", hint="An instance that is always busy never catches up after a pause: keep headroom, and "
+                        "give every instance the same share of the partitions."),
         Target("records_lost", 0, "acknowledged readings lost", "readings",
                hint="A reading acknowledged before every in-sync replica has it dies with its leader."),
         Target("per_key_order", 1, "each sensor's readings in order", required=True,

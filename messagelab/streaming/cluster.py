@@ -387,6 +387,7 @@ class StreamResult(SimResult):
         "lag_recovered_s": "s",
         "hot_partition_share": "fraction",
         "broker_utilisation_max": "fraction",
+        "consumer_utilisation_max": "fraction",
         "broker_network_mb_s_max": "MB/s",
         "producer_blocked_s": "s",
         "offline_partition_s": "s",
@@ -907,6 +908,7 @@ def _result(run: _Run, outcome: RunOutcome) -> StreamResult:
         "lag_recovered_s": recovered,
         "hot_partition_share": float(shares_seen.max()) if produced else float(run.shares.max()),
         "broker_utilisation_max": float(util_max.max()) if T else 0.0,
+        "consumer_utilisation_max": float((run.busy_by / max(T, 1)).max()) if n_cons else 0.0,
         "broker_network_mb_s_max": float(((util[:, :, 1] + util[:, :, 2]) * c.broker_network_mb_s).max()) if T
         else 0.0,
         "producer_blocked_s": float(run.blocked[:T].sum()) * TICK_S,
