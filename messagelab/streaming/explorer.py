@@ -77,7 +77,8 @@ class ClusterExplorer(Explorer):
         fig = make_subplots(
             rows=2, cols=2, vertical_spacing=0.2, horizontal_spacing=0.12,
             subplot_titles=("Records per second: produced and consumed", "Consumer lag (records not yet read)",
-                            "Load per partition (records/s)", "Broker utilisation (busiest resource)"),
+                            "Load per partition (red: more than a consumer can read)",
+                            "Broker utilisation (busiest resource)"),
         )
         fig.add_trace(go.Scatter(name="produced", mode="lines", line=dict(color="#1f77b4")), 1, 1)
         fig.add_trace(go.Scatter(name="consumed", mode="lines", line=dict(color="#2ca02c", dash="dot")), 1, 1)
@@ -92,7 +93,7 @@ class ClusterExplorer(Explorer):
         fig.update_xaxes(title_text="second", row=1, col=2)
         fig.update_xaxes(title_text="partition", row=2, col=1)
         fig.update_xaxes(title_text="broker", row=2, col=2)
-        fig.update_yaxes(title_text="records/s", row=1, col=1)
+        fig.update_yaxes(title_text="records/s", rangemode="tozero", row=1, col=1)
         fig.update_yaxes(title_text="records", rangemode="tozero", row=1, col=2)
         fig.update_yaxes(title_text="records/s", rangemode="tozero", row=2, col=1)
         fig.update_yaxes(title_text="share of capacity", range=[0, 1.05], row=2, col=2)
@@ -119,8 +120,11 @@ class ClusterExplorer(Explorer):
         f[1].x, f[1].y = middle, tl["consumed"].to_numpy()
         f[2].x, f[2].y = end, tl["lag_records"].to_numpy()
         parts = r.partitions
-        f[3].x, f[3].y = parts["partition"].to_numpy(), parts["records_per_s"].to_numpy()
         capacity = 1000.0 / c.processing_ms_per_record
+        load = parts["records_per_s"].to_numpy()
+        f[3].x, f[3].y = parts["partition"].to_numpy(), load
+        # A partition above one consumer's capacity falls behind whoever reads it.
+        f[3].marker.color = np.where(load > capacity, "#d62728", "#1f77b4")
         f[4].x, f[4].y = [-0.5, len(parts) - 0.5], [capacity, capacity]
         peak = r.brokers["peak"].to_numpy()
         f[5].x, f[5].y = r.brokers["broker"].to_numpy(), np.minimum(peak, 1.05)
