@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from messagelab.sim.display import fmt
+from messagelab.sim.display import fmt, text_table
 from messagelab.sim.scenario import Target
 
 
@@ -83,7 +83,7 @@ def _badness(t: Target, v: float) -> float:
     return v if t.at_most else -v
 
 
-def report(evaluation: Evaluation) -> pd.DataFrame:
+def report_frame(evaluation: Evaluation) -> pd.DataFrame:
     """A table for students: target, worst value, met."""
     t = evaluation.table
     return pd.DataFrame({
@@ -91,6 +91,11 @@ def report(evaluation: Evaluation) -> pd.DataFrame:
         "worst run": [worst_text(row) for _, row in t.iterrows()],
         "met": t["met"].map({True: "yes", False: "NO"}),
     })
+
+
+def report(evaluation: Evaluation) -> Any:
+    """:func:`report_frame` for a notebook, every target's sentence in full (a pandas Styler)."""
+    return text_table(report_frame(evaluation))
 
 
 def require(evaluation: Evaluation) -> None:
