@@ -22,8 +22,8 @@ from messagelab.streaming.tuning import (
 
 TARGET = 990_000.0
 BOUND = 0.05
-COLUMNS = ["batch_size_bytes", "linger_ms", "throughput_records_per_s", "latency_p99_s", "records_per_batch",
-           "final_lag_records", "pareto"]
+COLUMNS = ["batch_size_bytes", "linger_ms", "capacity_records_per_s", "throughput_records_per_s", "latency_p99_s",
+           "records_per_batch", "final_lag_records", "pareto"]
 
 
 def dominated_by_brute_force(thr: list[float], p99: list[float]) -> list[bool]:
@@ -60,7 +60,7 @@ def test_the_sweep_has_one_row_per_setting_in_grid_order(sweep):
 
 
 def test_pareto_flags_are_exactly_the_non_dominated_settings(sweep):
-    thr, p99 = sweep["throughput_records_per_s"].tolist(), sweep["latency_p99_s"].tolist()
+    thr, p99 = sweep["capacity_records_per_s"].tolist(), sweep["latency_p99_s"].tolist()
     assert sweep["pareto"].tolist() == [not d for d in dominated_by_brute_force(thr, p99)]
     assert 0 < sweep["pareto"].sum() < len(sweep)
 
@@ -115,7 +115,7 @@ def test_small_batches_fall_behind_and_batching_beyond_the_knee_only_adds_latenc
     # The frontier keeps up, with batches at least as big as the knee's.
     k = knee(sweep, TARGET)
     front = sweep[sweep["pareto"]]
-    assert (front["throughput_records_per_s"] >= TARGET).all()
+    assert (front["capacity_records_per_s"] >= TARGET).all()
     assert (front["batch_size_bytes"] >= k["batch_size_bytes"]).all()
     # Beyond the knee's linger, the biggest batches fill more slowly and records wait longer for nothing.
     largest = sweep[(sweep["batch_size_bytes"] == BATCH_SIZES[-1]) & (sweep["linger_ms"] >= k["linger_ms"])]
@@ -133,8 +133,8 @@ def test_the_knee_is_the_lowest_p99_setting_that_reaches_the_target(sweep):
     assert (int(knee(sweep, TARGET)["batch_size_bytes"]), float(knee(sweep, TARGET)["linger_ms"])) == (65_536, 10.0)
     for target in (100_000, 500_000, 900_000, TARGET, 999_600):
         k = knee(sweep, target)
-        reach = sweep[sweep["throughput_records_per_s"] >= target]
-        assert k is not None and bool(k["pareto"]) and k["throughput_records_per_s"] >= target
+        reach = sweep[sweep["capacity_records_per_s"] >= target]
+        assert k is not None and bool(k["pareto"]) and k["capacity_records_per_s"] >= target
         assert k["latency_p99_s"] == reach["latency_p99_s"].min()
     # A lower target never costs more latency.
     p99s = [knee(sweep, target)["latency_p99_s"] for target in (100_000, 500_000, TARGET, 999_600)]
@@ -142,7 +142,7 @@ def test_the_knee_is_the_lowest_p99_setting_that_reaches_the_target(sweep):
 
 
 def test_no_knee_for_a_target_no_setting_reaches(sweep):
-    assert knee(sweep, sweep["throughput_records_per_s"].max() + 1) is None
+    assert knee(sweep, sweep["capacity_records_per_s"].max() + 1) is None
     assert knee(sweep, 5_000_000) is None
 
 
@@ -150,7 +150,7 @@ def test_the_knee_breaks_ties_toward_less_batching_and_ignores_settings_off_the_
     frame = pd.DataFrame({
         "batch_size_bytes": [65_536, 16_384, 16_384, 4_096, 4_096],
         "linger_ms": [10.0, 20.0, 10.0, 0.0, 5.0],
-        "throughput_records_per_s": [100.0, 100.0, 100.0, 50.0, 100.0],
+        "capacity_records_per_s": [100.0, 100.0, 100.0, 50.0, 100.0],
         "latency_p99_s": [0.02, 0.02, 0.02, 0.001, 0.01],
         "pareto": [True, True, True, True, False],   # the last is flagged off on purpose
     })
@@ -172,15 +172,15 @@ def test_the_explorer_starts_at_the_base_and_draws_the_whole_sweep(explorer, swe
     assert first.continuous_update is False
     assert [label for label, _ in first.options] == ["4 KiB", "16 KiB", "64 KiB", "256 KiB", "1,024 KiB"]
     f = explorer.figure.data
-    assert np.allclose(f[0].x, sweep["latency_p99_s"]) and np.allclose(f[0].y, sweep["throughput_records_per_s"])
+    assert np.allclose(f[0].x, sweep["latency_p99_s"]) and np.allclose(f[0].y, sweep["capacity_records_per_s"])
     front = sweep[sweep["pareto"]]
-    assert sorted(f[1].y) == sorted(front["throughput_records_per_s"]) and list(f[1].x) == sorted(f[1].x)
+    assert sorted(f[1].y) == sorted(front["capacity_records_per_s"]) and list(f[1].x) == sorted(f[1].x)
     assert set(f[2].y) == {TARGET} and set(f[3].x) == {BOUND}
     assert min(f[2].x) < sweep["latency_p99_s"].min() and max(f[2].x) > sweep["latency_p99_s"].max()
-    assert max(f[3].y) >= sweep["throughput_records_per_s"].max()
+    assert max(f[3].y) >= sweep["capacity_records_per_s"].max()
     assert explorer.figure.layout.xaxis.type == "log"
     here = row(sweep, 16_384, 5.0)
-    assert (f[5].x[0], f[5].y[0]) == (here["latency_p99_s"], here["throughput_records_per_s"])
+    assert (f[5].x[0], f[5].y[0]) == (here["latency_p99_s"], here["capacity_records_per_s"])
     r = explorer.last_result
     assert np.allclose(f[6].y, r.timeline["lag_records"])
     # Not yet sent: what is pending less what the brokers hold unreplicated (no retries without a failure).
@@ -200,14 +200,14 @@ def test_moving_batching_moves_the_marker_and_reuses_the_sweep(explorer, sweep):
     info = frontier.cache_info()
     assert (info.hits, info.misses) == (before.hits + 2, before.misses)
     f, here = explorer.figure.data, row(sweep, 65_536, 50.0)
-    assert (f[5].x[0], f[5].y[0]) == (here["latency_p99_s"], here["throughput_records_per_s"])
+    assert (f[5].x[0], f[5].y[0]) == (here["latency_p99_s"], here["capacity_records_per_s"])
     assert f[5].text[0] == "64 KiB, 50 ms"
     c = explorer.last_result.config
     assert (c.batch_size_bytes, c.linger_ms) == (65_536, 50.0)
     assert "this meets the 990,000 records/s target and the 0.05 s bound" in explorer.summary.value
     explorer.set(linger_ms=10)
     k = explorer.knee
-    assert (f[4].x[0], f[4].y[0]) == (k["latency_p99_s"], k["throughput_records_per_s"])
+    assert (f[4].x[0], f[4].y[0]) == (k["latency_p99_s"], k["capacity_records_per_s"])
     assert (f[5].x[0], f[5].y[0]) == (f[4].x[0], f[4].y[0])
     assert "this setting." in explorer.summary.value
     assert np.isfinite(explorer.last_update_ms)
