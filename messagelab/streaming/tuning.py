@@ -25,7 +25,7 @@ the whole frontier is the knee.
 
 >>> sweep = frontier(PRIME_TIME)
 >>> len(sweep), sorted({int(b) // 1024 for b in sweep.loc[sweep["pareto"], "batch_size_bytes"]})
-(35, [64, 256, 1024])
+(35, [64])
 >>> best = knee(sweep, 990_000)
 >>> int(best["batch_size_bytes"]) // 1024, float(best["linger_ms"]), round(float(best["latency_p99_s"]), 3)
 (64, 10.0, 0.018)
