@@ -29,7 +29,7 @@ the whole frontier is the knee.
 >>> best = knee(sweep, 990_000)
 >>> int(best["batch_size_bytes"]) // 1024, float(best["linger_ms"]), round(float(best["latency_p99_s"]), 3)
 (64, 10.0, 0.018)
->>> knee(sweep, 2_000_000) is None
+>>> knee(sweep, 3_000_000) is None
 True
 """
 
