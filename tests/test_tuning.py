@@ -8,13 +8,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from messagelab.streaming.explorer import size_label
 from messagelab.streaming.tuning import (
     BATCH_SIZES,
     LINGERS_MS,
     PRIME_TIME,
     TuningExplorer,
     frontier,
-    kib,
     knee,
     non_dominated,
     setting_label,
@@ -160,7 +160,7 @@ def test_the_knee_breaks_ties_toward_less_batching_and_ignores_settings_off_the_
 
 
 def test_labels_name_the_settings_in_kib_and_ms():
-    assert [kib(s) for s in BATCH_SIZES] == ["4 KiB", "16 KiB", "64 KiB", "256 KiB", "1,024 KiB"]
+    assert [size_label(s) for s in BATCH_SIZES] == ["4 KiB", "16 KiB", "64 KiB", "256 KiB", "1 MiB"]
     assert setting_label(65_536, 10.0) == "64 KiB, 10 ms"
 
 
@@ -170,7 +170,7 @@ def test_the_explorer_starts_at_the_base_and_draws_the_whole_sweep(explorer, swe
                                "max_in_flight": 5, "partitions": 12, "consumers": 12}
     first = next(iter(explorer.controls.values()))
     assert first.continuous_update is False
-    assert [label for label, _ in first.options] == ["4 KiB", "16 KiB", "64 KiB", "256 KiB", "1,024 KiB"]
+    assert [label for label, _ in first.options] == ["4 KiB", "16 KiB", "64 KiB", "256 KiB", "1 MiB"]
     f = explorer.figure.data
     assert np.allclose(f[0].x, sweep["latency_p99_s"]) and np.allclose(f[0].y, sweep["capacity_records_per_s"])
     front = sweep[sweep["pareto"]]

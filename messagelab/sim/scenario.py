@@ -52,7 +52,9 @@ class Target:
         if self.required:
             return f"{self.label}: required"
         sign = "≤" if self.at_most else "≥"
-        return f"{self.label} {sign} {self.limit:g}{(' ' + self.unit) if self.unit else ''}"
+        # Large limits with thousands separators: 1,194,000 events/s, not 1.194e+06.
+        limit = f"{self.limit:,.0f}" if abs(self.limit) >= 1000 else f"{self.limit:g}"
+        return f"{self.label} {sign} {limit}{(' ' + self.unit) if self.unit else ''}"
 
 
 @dataclass(frozen=True)

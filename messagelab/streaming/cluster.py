@@ -394,6 +394,7 @@ class StreamResult(SimResult):
         "idle_consumers": "consumers",
         "rebalance_pause_s": "consumer-s",
         "per_key_order": "flag",
+        "durable_writes": "flag",
         "storage_gb": "GB",
         "storage_utilisation": "fraction",
         "cost_usd_month": "USD/month",
@@ -916,6 +917,8 @@ def _result(run: _Run, outcome: RunOutcome) -> StreamResult:
         "idle_consumers": idle,
         "rebalance_pause_s": run.pause_consumer_s,
         "per_key_order": bool(c.partitioner == "key-hash" and (c.enable_idempotence or c.max_in_flight == 1)),
+        # Kafka's documented guarantee: an acknowledged record survives one broker's failure.
+        "durable_writes": bool(c.acks == "all" and c.replication_factor >= 2 and c.min_insync_replicas >= 2),
         "storage_gb": storage_gb,
         "storage_utilisation": storage_gb / (c.brokers * c.broker_storage_gb),
         "cost_usd_month": (c.brokers * c.broker_usd_per_hour + c.consumers * c.consumer_usd_per_hour) * HOURS_A_MONTH

@@ -16,9 +16,22 @@ from messagelab.streaming.cluster import ACKS, StreamConfig, StreamResult, simul
 from messagelab.streaming.codecs import COMPRESSION
 
 HEADLINE = "latency_p99_s"
-#: Batch sizes offered by the explorers: label -> bytes.
-BATCH_SIZES = {"1 KiB": 1024, "4 KiB": 4096, "16 KiB": 16_384, "64 KiB": 65_536, "256 KiB": 262_144,
-               "1 MiB": 1_048_576}
+
+
+def size_label(size_bytes: int) -> str:
+    """A batch size as the controls name it: ``65536`` → ``'64 KiB'``, ``1048576`` → ``'1 MiB'``.
+
+    >>> [size_label(s) for s in (1024, 16_384, 1_048_576, 1000)]
+    ['1 KiB', '16 KiB', '1 MiB', '1,000 bytes']
+    """
+    for unit, size in (("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if size_bytes >= size and size_bytes % size == 0:
+            return f"{size_bytes // size:,} {unit}"
+    return f"{size_bytes:,} bytes"
+
+
+#: Batch sizes offered by the cluster explorer: label -> bytes.
+BATCH_SIZES = {size_label(s): s for s in (1024, 4096, 16_384, 65_536, 262_144, 1_048_576)}
 #: Keys any scenario can offer: none (records spread sticky), or one key per record (hashed).
 DEFAULT_KEYS: dict[str, dict[str, Any]] = {
     "no key (sticky)": dict(partitioner="sticky"),

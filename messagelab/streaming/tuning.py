@@ -49,6 +49,7 @@ from messagelab.explore import Explorer, choice, dropdown, facts_html, slider, t
 from messagelab.sim.display import count, fmt
 from messagelab.streaming.cluster import ACKS, StreamConfig, StreamResult, simulate
 from messagelab.streaming.codecs import COMPRESSION
+from messagelab.streaming.explorer import size_label
 
 #: The batch sizes swept, in bytes: four times apart from 4 KiB, below Kafka's 16 KiB default
 #: (where a batch of small records costs the brokers most per record), to 1 MiB, the default
@@ -180,14 +181,9 @@ def knee(frame: pd.DataFrame, target_records_per_s: float) -> pd.Series | None:
     return reach.sort_values(["latency_p99_s", "batch_size_bytes", "linger_ms"], kind="stable").iloc[0]
 
 
-def kib(size_bytes: int) -> str:
-    """A batch size as the controls name it: ``65536`` → ``'64 KiB'``."""
-    return f"{size_bytes / 1024:,.4g} KiB"
-
-
 def setting_label(size_bytes: int, linger_ms: float) -> str:
     """``'64 KiB, 10 ms'``: a (batch size, linger) setting in words."""
-    return f"{kib(size_bytes)}, {linger_ms:g} ms"
+    return f"{size_label(size_bytes)}, {linger_ms:g} ms"
 
 
 def _nearest(value: float, options: tuple) -> Any:
@@ -217,7 +213,7 @@ class TuningExplorer(Explorer):
         b = self.base
         most = max(48, b.partitions, b.consumers)
         return {
-            "batch_size_bytes": choice("batch size", [(kib(s), s) for s in BATCH_SIZES],
+            "batch_size_bytes": choice("batch size", [(size_label(s), s) for s in BATCH_SIZES],
                                        _nearest(b.batch_size_bytes, BATCH_SIZES)),
             "linger_ms": choice("linger (ms)", [(f"{x:g}", x) for x in LINGERS_MS], _nearest(b.linger_ms, LINGERS_MS)),
             "compression": dropdown("compression", list(COMPRESSION), b.compression),
@@ -324,7 +320,7 @@ def tuning_html(r: StreamResult, sweep: pd.DataFrame, best: pd.Series | None, ta
     target, bound = fmt(target_records_per_s, "records/s"), fmt(p99_bound_s, "s")
     meets, within = capacity >= target_records_per_s, bool(np.isfinite(p99) and p99 <= p99_bound_s)
     sentence = (
-        f"With {kib(c.batch_size_bytes)} batches and a {c.linger_ms:g} ms linger the cluster can carry "
+        f"With {size_label(c.batch_size_bytes)} batches and a {c.linger_ms:g} ms linger the cluster can carry "
         f"{fmt(capacity, 'records/s')}; at the offered {fmt(c.records_per_s, 'records/s')} it delivered "
         f"{fmt(s['throughput_records_per_s'], 'records/s')} and 99% of records were processed within "
         f"{fmt(p99, 's')}: {_verdict(meets, within, target, bound)}. "
