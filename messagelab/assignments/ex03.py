@@ -266,7 +266,11 @@ def design_config(design: Any, *, growth: bool = False, **scenario_changes: Any)
 
 
 def evaluate_design(design: Any, seeds=VISIBLE_SEEDS, variant: str | None = None) -> Evaluation:
-    """The design through the peak (or a variant of it), against the targets that variant answers to."""
+    """The design through the peak (or a variant of it), against the targets that variant answers to.
+
+    ``variant`` is a name of ``SCENARIO.variants``: ``"broker_failure"`` holds the design to
+    :data:`FAILURE_TARGETS`, ``"growth"`` (with ten times the keys too) to :data:`GROWTH_TARGETS`.
+    """
     if variant == "growth":
         return evaluate(simulate, design_config(design, growth=True), GROWTH_TARGETS, seeds)
     if variant == "broker_failure":

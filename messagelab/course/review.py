@@ -11,14 +11,19 @@ The shared folder is ``<workspace>/shared`` (``work/shared`` in the repository) 
 ``$MESSAGELAB_SHARED`` or the ``[peer_review] folder`` of ``course.toml`` names another: on
 JupyterHub, a folder every student can write to.
 
-An assignment whose module defines ``SCENARIO``, ``VISIBLE_SEEDS`` and
-``evaluate_design(design, seeds, **scenario_changes)`` can be reviewed this way; its
-``LIST_FIELDS``, if any, name the settings that hold lists (a saga's steps).
+An assignment whose module defines ``SCENARIO``, ``VISIBLE_SEEDS``, ``design_config(design)``
+and ``evaluate_design(design, seeds, **scenario_changes)`` can be reviewed this way; its
+``LIST_FIELDS``, if any, name the settings that hold lists (a saga's steps), and its
+``DESIGN_FIELDS``, if any, every setting a design holds (when some are not the scenario's
+config fields, as a record key that stands for several). An ``evaluate_design`` that takes a
+``variant`` (a name of ``SCENARIO.variants``) is given the name instead of the changes, so a
+variant is judged by the targets the assignment holds it to.
 """
 
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 import math
 import os
@@ -83,7 +88,7 @@ def _plain(design: Any, assignment_id: str) -> dict[str, Any]:
     """
     module = _reviewable(assignment_id)
     try:
-        plain = design_changes(design, module.SCENARIO.design_fields, lists=getattr(module, "LIST_FIELDS", ()))
+        plain = design_changes(design, _fields(module), lists=getattr(module, "LIST_FIELDS", ()))
         module.design_config(plain)  # required settings and each one's range
     except AssertionError as error:
         raise ValueError(str(error)) from None
@@ -147,7 +152,7 @@ def design_frame(designs: list[SharedDesign]) -> pd.DataFrame:
     """The designs' settings side by side: one row per design field, one column per author."""
     if not designs:
         return pd.DataFrame()
-    fields = _reviewable(designs[0].assignment).SCENARIO.design_fields
+    fields = _fields(_reviewable(designs[0].assignment))
     return pd.DataFrame({d.author: [d.design.get(f, "(default)") for f in fields] for d in designs},
                         index=pd.Index(fields, name="setting")).astype(object)
 
@@ -162,21 +167,25 @@ def _runs(designs: list[SharedDesign], variant: str | None) -> list[tuple[Shared
     if not designs:
         return []
     module = _reviewable(designs[0].assignment)
-    if variant is None:
-        changes: dict[str, Any] = {}
-    elif variant in module.SCENARIO.variants:
-        changes = dict(module.SCENARIO.variants[variant])
-    else:
+    if variant is not None and variant not in module.SCENARIO.variants:
         raise KeyError(f"variant={variant!r}; the scenario's variants: {', '.join(module.SCENARIO.variants)}")
-    return [(d, _evaluation(d.assignment, json.dumps(d.design, sort_keys=True), json.dumps(changes, sort_keys=True)))
-            for d in designs]
+    return [(d, _evaluation(d.assignment, json.dumps(d.design, sort_keys=True), variant)) for d in designs]
 
 
 @functools.lru_cache(maxsize=256)
-def _evaluation(assignment_id: str, design: str, changes: str) -> pd.DataFrame:
+def _evaluation(assignment_id: str, design: str, variant: str | None) -> pd.DataFrame:
     """One design's evaluation table; the table and the chart of one design share its runs."""
     module = _reviewable(assignment_id)
-    return module.evaluate_design(json.loads(design), module.VISIBLE_SEEDS, **json.loads(changes)).table
+    if variant is None:
+        return module.evaluate_design(json.loads(design), module.VISIBLE_SEEDS).table
+    if "variant" in inspect.signature(module.evaluate_design).parameters:
+        return module.evaluate_design(json.loads(design), module.VISIBLE_SEEDS, variant=variant).table
+    return module.evaluate_design(json.loads(design), module.VISIBLE_SEEDS, **module.SCENARIO.variants[variant]).table
+
+
+def _fields(module: ModuleType) -> tuple[str, ...]:
+    """Every setting a design of ``module`` holds."""
+    return tuple(getattr(module, "DESIGN_FIELDS", module.SCENARIO.design_fields))
 
 
 def compare(designs: list[SharedDesign], variant: str | None = None) -> pd.DataFrame:
@@ -216,10 +225,9 @@ def compare_figure(designs: list[SharedDesign], variant: str | None = None) -> g
                          height=440, legend_title_text="design by")
     runs = _runs(designs, variant)
     if runs:
-        targets = {t.metric: t for t in _reviewable(designs[0].assignment).SCENARIO.targets}
         for shared, table in runs:
-            ratios = [_ratio(targets[m], w) for m, w in zip(table["metric"], table["worst"], strict=True)]
-            figure.add_bar(name=shared.author, x=[targets[m].label for m in table["metric"]],
+            ratios = [_ratio(row) for _, row in table.iterrows()]
+            figure.add_bar(name=shared.author, x=list(table["label"]),
                            y=[min(r, FIGURE_CAP) for r in ratios],
                            text=[worst_text(row) for _, row in table.iterrows()],
                            textposition="outside", cliponaxis=False)
@@ -227,16 +235,18 @@ def compare_figure(designs: list[SharedDesign], variant: str | None = None) -> g
     return figure
 
 
-def _ratio(target: Any, worst: float) -> float:
-    if target.required:
+def _ratio(row: Any) -> float:
+    """A row of an evaluation table: its worst value as a share of its target's limit."""
+    worst, limit = row["worst"], row["limit"]
+    if row["required"]:
         return 0.0 if worst else FIGURE_CAP
     if not math.isfinite(worst):
         return math.inf
-    if target.limit == 0:
+    if limit == 0:
         return 1.0 + worst if worst > 0 else 0.0
-    if target.at_most:
-        return worst / target.limit
-    return target.limit / worst if worst else math.inf
+    if row["at_most"]:
+        return worst / limit
+    return limit / worst if worst else math.inf
 
 
 def rubric_frame(assignment_id: str) -> pd.DataFrame:

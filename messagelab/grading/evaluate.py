@@ -64,6 +64,9 @@ def evaluate(
             "missing": t.missing,
             "hint": t.hint,
             "required": t.required,
+            "label": t.label,
+            "limit": t.limit,
+            "at_most": t.at_most,
         })
     return Evaluation(pd.DataFrame(rows), results)
 
