@@ -139,3 +139,24 @@ def test_the_notebook_runs_two_shared_ex01_designs_side_by_side(shared: Path,
     assert sum("every target met" in h for h in html) == 1 + len(ex01.SCENARIO.variants)
     assert any("application/vnd.plotly.v1+json" in o.get("data", {}) for o in outputs)
     assert list((shared / EX01).glob("*.json")) and not list(Path(NOTEBOOK.parent).glob("*.json"))
+
+
+def test_a_streaming_design_with_its_record_key_is_reviewed_under_its_own_variants(tmp_path: Path) -> None:
+    """Exercise 03's design holds a record key (not a config field), and each of its variants is
+    judged by the targets the exercise holds it to: the failure by what it loses and refuses."""
+    from messagelab.assignments import ex03
+
+    assignment = ex03.ID
+    durable = {"key": "sensor id", "partitions": 20, "consumers": 20, "brokers": 3, "replication_factor": 3,
+               "min_insync_replicas": 2, "acks": "all", "enable_idempotence": True, "linger_ms": 5.0,
+               "batch_size_bytes": 16_384, "compression": "zstd"}
+    review.share(assignment, "Alice", durable, tmp_path)
+    review.share(assignment, "Bob", {**durable, "acks": "1", "enable_idempotence": False}, tmp_path)
+    designs, skipped = review.load(assignment, tmp_path)
+    assert skipped == [] and review.design_frame(designs).loc["key"].tolist() == ["sensor id", "sensor id"]
+    failure = review.compare(designs, "broker_failure")
+    assert list(failure.index[:-1]) == [t.describe() for t in ex03.FAILURE_TARGETS]
+    assert failure.loc["every target met"].tolist() == ["yes", "no"]  # acks=1 loses what its leader held
+    assert review.compare_figure(designs, "broker_failure").data
+    with pytest.raises(ValueError, match="key"):
+        review.share(assignment, "Carol", {**durable, "key": "device"}, tmp_path)
