@@ -250,6 +250,7 @@ EXPLORERS: list[ExplorerCase] = [
         "tuning",
         lambda: TuningExplorer(PRIME_TIME, target_records_per_s=990_000, p99_bound_s=0.05),
         [("linger_ms", 10.0), ("linger_ms", 5.0), ("batch_size_bytes", 65_536), ("batch_size_bytes", 16_384)],
+        browser_case="lab2-kafka-tuning",
         baseline=lambda repeats: stream_baseline(repeats, config=PRIME_TIME),
         cold_move=("compression", "lz4"),
     ),
