@@ -1,0 +1,260 @@
+"""A trading domain, event-sourced: accounts, orders and positions whose invariants hold.
+
+Every change is an event, named in the past tense (``AccountOpened``, ``CashDeposited``,
+``OrderFilled``), appended to the aggregate's own sequence in the event store; an aggregate's
+state is what replaying its events gives. The aggregates are ``eventsourcing`` aggregates (the
+well-kept library of the field: its ``Aggregate`` and ``event`` decorator, its repository,
+snapshots and notification log), and :class:`Trading` is an ``eventsourcing`` application
+whose events live in SQLite by default (a file, nothing to start).
+
+Invariants, checked before an event is triggered so that no event in the store breaks them:
+
+- an account's cash never goes negative (a withdrawal or a buy fill beyond it is refused);
+- an order is never filled beyond its quantity, nor after it was cancelled;
+- a position never goes short (a sell fill beyond the shares held is refused).
+
+A fill changes three aggregates (the order, the account's cash, the position) and saves their
+events in one atomic write: all or none. Two writers that change one aggregate at the same
+version conflict; the store keeps the first and refuses the second (optimistic concurrency),
+which :func:`retrying` turns into a reload and a second try, so nothing is lost.
+
+>>> app = Trading(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+>>> alice = app.open_account("Alice", 1_000)
+>>> order = app.place_order(alice, "VWS", "buy", 10, 45)
+>>> app.fill(order, 10, 44)
+>>> app.account(alice).cash, app.position(alice, "VWS").shares
+(560, 10)
+>>> [type(e).__name__ for e in app.history(alice)]
+['AccountOpened', 'CashReserved', 'CashSpent']
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate, event
+from eventsourcing.persistence import IntegrityError
+
+T = TypeVar("T")
+
+SIDES = ("buy", "sell")
+
+
+class InvariantError(ValueError):
+    """A command the domain refuses: it would break an invariant. No event is stored."""
+
+
+class Account(Aggregate):
+    """A trading account: its owner and its cash, part of which buy orders hold reserved."""
+
+    @event("AccountOpened")
+    def __init__(self, owner: str, cash: int) -> None:
+        self.owner = owner
+        self.cash = cash
+        self.reserved = 0
+
+    def deposit(self, amount: int) -> None:
+        if amount <= 0:
+            raise InvariantError(f"a deposit must be positive, not {amount}")
+        self._deposited(amount)
+
+    @event("CashDeposited")
+    def _deposited(self, amount: int) -> None:
+        self.cash += amount
+
+    def withdraw(self, amount: int) -> None:
+        if amount <= 0 or amount > self.cash - self.reserved:
+            raise InvariantError(f"cannot withdraw {amount}: {self.cash - self.reserved} is free")
+        self._withdrawn(amount)
+
+    @event("CashWithdrawn")
+    def _withdrawn(self, amount: int) -> None:
+        self.cash -= amount
+
+    def reserve(self, amount: int) -> None:
+        if amount > self.cash - self.reserved:
+            raise InvariantError(f"cannot reserve {amount}: {self.cash - self.reserved} is free")
+        self._reserved(amount)
+
+    @event("CashReserved")
+    def _reserved(self, amount: int) -> None:
+        self.reserved += amount
+
+    @event("CashSpent")
+    def spend(self, reserved: int, paid: int) -> None:
+        """A buy fill: ``paid`` leaves the account and ``reserved`` of the reservation is released."""
+        self.reserved -= reserved
+        self.cash -= paid
+
+    @event("CashReleased")
+    def release(self, amount: int) -> None:
+        self.reserved -= amount
+
+    @event("CashReceived")
+    def receive(self, amount: int) -> None:
+        self.cash += amount
+
+
+class Order(Aggregate):
+    """A limit order of one account for one instrument."""
+
+    @event("OrderPlaced")
+    def __init__(self, account_id: uuid.UUID, symbol: str, side: str, quantity: int, limit: int) -> None:
+        self.account_id, self.symbol, self.side = account_id, symbol, side
+        self.quantity, self.limit = quantity, limit
+        self.filled = 0
+        self.cancelled = False
+
+    @property
+    def open_quantity(self) -> int:
+        return 0 if self.cancelled else self.quantity - self.filled
+
+    def fill(self, quantity: int, price: int) -> None:
+        if self.cancelled:
+            raise InvariantError("a cancelled order cannot be filled")
+        if quantity <= 0 or quantity > self.quantity - self.filled:
+            raise InvariantError(f"cannot fill {quantity}: {self.quantity - self.filled} remain")
+        if (self.side == "buy" and price > self.limit) or (self.side == "sell" and price < self.limit):
+            raise InvariantError(f"a fill at {price} breaks the order's limit of {self.limit}")
+        self._filled(quantity, price)
+
+    @event("OrderFilled")
+    def _filled(self, quantity: int, price: int) -> None:
+        self.filled += quantity
+
+    def cancel(self) -> None:
+        if self.cancelled or self.filled == self.quantity:
+            raise InvariantError("only an open order can be cancelled")
+        self._cancelled()
+
+    @event("OrderCancelled")
+    def _cancelled(self) -> None:
+        self.cancelled = True
+
+
+class Position(Aggregate):
+    """The shares one account holds of one instrument (one aggregate per account and symbol)."""
+
+    @staticmethod
+    def create_id(account_id: uuid.UUID, symbol: str) -> uuid.UUID:
+        return uuid.uuid5(account_id, symbol)
+
+    @event("PositionOpened")
+    def __init__(self, account_id: uuid.UUID, symbol: str) -> None:
+        self.account_id, self.symbol = account_id, symbol
+        self.shares = 0
+
+    @event("SharesBought")
+    def buy(self, quantity: int) -> None:
+        self.shares += quantity
+
+    def sell(self, quantity: int) -> None:
+        if quantity > self.shares:
+            raise InvariantError(f"cannot sell {quantity}: {self.shares} held")
+        self._sold(quantity)
+
+    @event("SharesSold")
+    def _sold(self, quantity: int) -> None:
+        self.shares -= quantity
+
+
+class Trading(Application):
+    """The trading application: commands in, events stored, aggregates read back by replay.
+
+    ``env`` selects the store as ``eventsourcing`` does: ``PERSISTENCE_MODULE`` is
+    ``eventsourcing.sqlite`` with ``SQLITE_DBNAME`` a file (the default here), or
+    ``eventsourcing.popo`` (in memory, for examples). ``snapshotting_intervals`` takes a
+    snapshot of an account every so many of its events.
+    """
+
+    env = {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": ":memory:"}
+
+    def open_account(self, owner: str, cash: int) -> uuid.UUID:
+        if cash < 0:
+            raise InvariantError(f"an account cannot open with {cash}")
+        account = Account(owner, cash)
+        self.save(account)
+        return account.id
+
+    def deposit(self, account_id: uuid.UUID, amount: int) -> None:
+        account = self.account(account_id)
+        account.deposit(amount)
+        self.save(account)
+
+    def withdraw(self, account_id: uuid.UUID, amount: int) -> None:
+        account = self.account(account_id)
+        account.withdraw(amount)
+        self.save(account)
+
+    def place_order(self, account_id: uuid.UUID, symbol: str, side: str, quantity: int, limit: int) -> uuid.UUID:
+        if side not in SIDES or quantity <= 0 or limit <= 0:
+            raise InvariantError(f"an order needs a side in {SIDES}, a positive quantity and limit")
+        account = self.account(account_id)
+        order = Order(account_id, symbol, side, quantity, limit)
+        if side == "buy":
+            account.reserve(quantity * limit)
+            self.save(order, account)
+        else:
+            if self.position(account_id, symbol).shares < quantity:
+                raise InvariantError(f"cannot offer {quantity} {symbol}: not held")
+            self.save(order)
+        return order.id
+
+    def fill(self, order_id: uuid.UUID, quantity: int, price: int) -> None:
+        order: Order = self.repository.get(order_id)
+        account = self.account(order.account_id)
+        position = self.position(order.account_id, order.symbol)
+        order.fill(quantity, price)
+        if order.side == "buy":
+            account.spend(reserved=quantity * order.limit, paid=quantity * price)
+            position.buy(quantity)
+        else:
+            position.sell(quantity)
+            account.receive(quantity * price)
+        self.save(order, account, position)   # one atomic write: all three or none
+
+    def cancel(self, order_id: uuid.UUID) -> None:
+        order: Order = self.repository.get(order_id)
+        unfilled = order.quantity - order.filled
+        order.cancel()
+        if order.side == "buy":
+            account = self.account(order.account_id)
+            account.release(unfilled * order.limit)   # the cash the rest of the order held
+            self.save(order, account)
+        else:
+            self.save(order)
+
+    # --- reading --------------------------------------------------------------------------
+    def account(self, account_id: uuid.UUID, version: int | None = None) -> Account:
+        """The account as its events give it, now or as of ``version`` (a temporal query)."""
+        return self.repository.get(account_id, version=version)
+
+    def position(self, account_id: uuid.UUID, symbol: str) -> Position:
+        """The account's position in ``symbol``; opened (with no event stored yet) if it has none."""
+        try:
+            return self.repository.get(Position.create_id(account_id, symbol))
+        except AggregateNotFoundError:
+            return Position(account_id, symbol)
+
+    def history(self, aggregate_id: uuid.UUID) -> list[Any]:
+        """Every event of one aggregate, oldest first, as the store holds them."""
+        return list(self.events.get(aggregate_id))
+
+
+def retrying(command: Callable[[], T], attempts: int = 5) -> tuple[T, int]:
+    """Run ``command``; when another writer saved the same aggregate first, reload and run it again.
+
+    ``command`` reads what it changes afresh each time (an application method does). Returns its
+    result and the number of conflicts it met. After ``attempts`` conflicts the last one is raised.
+    """
+    conflicts = 0
+    while True:
+        try:
+            return command(), conflicts
+        except IntegrityError:
+            conflicts += 1
+            if conflicts >= attempts:
+                raise

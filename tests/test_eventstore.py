@@ -1,0 +1,129 @@
+"""The trading domain on a real SQLite event store: invariants, replay, snapshots and concurrent writers."""
+
+from __future__ import annotations
+
+import multiprocessing
+from pathlib import Path
+
+import pytest
+from eventsourcing.persistence import IntegrityError
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from messagelab.eventstore import Account, InvariantError, Trading, retrying
+
+
+def sqlite(path: Path, **env: str) -> Trading:
+    return Trading(env={"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(path), **env})
+
+
+def test_a_refused_command_stores_no_event(tmp_path: Path) -> None:
+    app = sqlite(tmp_path / "trading.db")
+    alice = app.open_account("Alice", 1_000)
+    buy = app.place_order(alice, "VWS", "buy", 10, 50)           # 500 reserved
+    stored = len(app.history(alice))
+    for refused in (lambda: app.withdraw(alice, 501),            # only 500 is free
+                    lambda: app.fill(buy, 11, 50),               # overfill
+                    lambda: app.fill(buy, 5, 51),                # above the limit
+                    lambda: app.place_order(alice, "VWS", "sell", 1, 40),  # nothing held
+                    lambda: app.place_order(alice, "ORS", "buy", 100, 10)):  # 1,000 > 500 free
+        with pytest.raises(InvariantError):
+            refused()
+    assert len(app.history(alice)) == stored
+    app.fill(buy, 4, 48)
+    app.cancel(buy)
+    with pytest.raises(InvariantError):
+        app.fill(buy, 1, 48)                                     # a cancelled order
+    account = app.account(alice)
+    assert (account.cash, account.reserved) == (1_000 - 4 * 48, 0)
+    assert app.position(alice, "VWS").shares == 4
+
+
+commands = st.lists(st.tuples(st.sampled_from(["deposit", "withdraw", "buy", "fill", "cancel", "sell"]),
+                              st.integers(1, 400)), min_size=1, max_size=30)
+
+
+@settings(max_examples=30, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(commands)
+def test_replaying_the_log_gives_the_live_state_at_every_version(tmp_path_factory, script) -> None:
+    app = sqlite(tmp_path_factory.mktemp("replay") / "trading.db")
+    alice = app.open_account("Alice", 1_000)
+    live = {app.account(alice).version: (1_000, 0)}
+    orders = []
+    for name, amount in script:
+        try:
+            if name == "deposit":
+                app.deposit(alice, amount)
+            elif name == "withdraw":
+                app.withdraw(alice, amount)
+            elif name == "buy":
+                orders.append(app.place_order(alice, "VWS", "buy", 1 + amount % 5, 20))
+            elif name == "sell":
+                app.place_order(alice, "VWS", "sell", 1, 15)
+            elif orders and name == "fill":
+                app.fill(orders[-1], 1, 10 + amount % 10)
+            elif orders:
+                app.cancel(orders[-1])
+        except InvariantError:
+            pass
+        account = app.account(alice)
+        assert account.cash >= 0 and 0 <= account.reserved <= account.cash
+        live[account.version] = (account.cash, account.reserved)
+    for version, state in live.items():
+        then = app.account(alice, version=version)
+        assert (then.cash, then.reserved) == state
+
+
+def test_a_snapshot_plus_its_tail_is_the_full_replay(tmp_path: Path) -> None:
+    db = tmp_path / "trading.db"
+
+    class Snapshotting(Trading):
+        snapshotting_intervals = {Account: 10}
+
+    app = Snapshotting(env={"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(db)})
+    alice = app.open_account("Alice", 0)
+    for amount in range(1, 26):
+        app.deposit(alice, amount)
+    snapshots = list(app.snapshots.get(alice))
+    assert [s.originator_version for s in snapshots] == [10, 20]
+    from_snapshot = app.account(alice)
+    full = sqlite(db).account(alice)             # no snapshots used: every event replayed
+    assert (from_snapshot.version, from_snapshot.cash) == (full.version, full.cash) == (26, sum(range(1, 26)))
+
+
+def _withdraw_together(db: str, account_id, amount: int, barrier, results) -> None:
+    app = sqlite(Path(db))
+    first = [True]
+
+    def command() -> None:
+        account = app.account(account_id)
+        account.withdraw(amount)
+        if first[0]:
+            first[0] = False
+            barrier.wait(timeout=30)          # both writers hold the same version before either saves
+        app.save(account)
+
+    try:
+        _, conflicts = retrying(command)
+        results.put(("saved", conflicts))
+    except IntegrityError:
+        results.put(("conflict", -1))
+
+
+def test_two_processes_writing_one_account_conflict_once_and_lose_nothing(tmp_path: Path) -> None:
+    db = tmp_path / "trading.db"
+    alice = sqlite(db).open_account("Alice", 1_000)
+    context = multiprocessing.get_context("spawn")
+    barrier, results = context.Barrier(2), context.Queue()
+    workers = [context.Process(target=_withdraw_together, args=(str(db), alice, amount, barrier, results))
+               for amount in (100, 250)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=60)
+    outcomes = sorted(results.get(timeout=5) for _ in workers)
+    assert [kind for kind, _ in outcomes] == ["saved", "saved"]
+    assert sorted(conflicts for _, conflicts in outcomes) == [0, 1]    # one won, the other was told and retried
+    account = sqlite(db).account(alice)
+    assert account.cash == 1_000 - 100 - 250 and account.version == 3
