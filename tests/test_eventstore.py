@@ -127,3 +127,18 @@ def test_two_processes_writing_one_account_conflict_once_and_lose_nothing(tmp_pa
     assert sorted(conflicts for _, conflicts in outcomes) == [0, 1]    # one won, the other was told and retried
     account = sqlite(db).account(alice)
     assert account.cash == 1_000 - 100 - 250 and account.version == 3
+
+
+def test_the_audit_trail_says_what_the_system_believed_at_a_moment_and_why(tmp_path: Path) -> None:
+    app = sqlite(tmp_path / "trading.db")
+    alice = app.open_account("Alice", 1_000)
+    app.deposit(alice, 500)
+    moment = app.history(alice)[-1].timestamp          # "10:32": just after the deposit
+    app.withdraw(alice, 1_200)
+    then, now = app.account_at(alice, moment), app.account(alice)
+    assert (then.cash, now.cash) == (1_500, 300)
+    trail = app.audit_trail(alice, until=moment)
+    assert [(row["event"], row["version"]) for row in trail] == [("AccountOpened", 1), ("CashDeposited", 2)]
+    assert trail[1]["amount"] == 500 and trail[0]["owner"] == "Alice"
+    assert app.account_at(alice, app.history(alice)[0].timestamp.replace(year=2000)) is None   # not open yet
+    assert len(app.audit_trail(alice)) == 3

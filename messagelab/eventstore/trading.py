@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, TypeVar
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -242,6 +243,35 @@ class Trading(Application):
     def history(self, aggregate_id: uuid.UUID) -> list[Any]:
         """Every event of one aggregate, oldest first, as the store holds them."""
         return list(self.events.get(aggregate_id))
+
+    def version_at(self, aggregate_id: uuid.UUID, when: datetime) -> int | None:
+        """The aggregate's version at time ``when``: its last event at or before then (None: not yet)."""
+        version = None
+        for e in self.events.get(aggregate_id):
+            if e.timestamp > when:
+                break
+            version = e.originator_version
+        return version
+
+    def account_at(self, account_id: uuid.UUID, when: datetime) -> Account | None:
+        """The account as the system believed it at ``when`` (None if it was not open yet)."""
+        version = self.version_at(account_id, when)
+        return None if version is None else self.account(account_id, version=version)
+
+    def audit_trail(self, aggregate_id: uuid.UUID, until: datetime | None = None) -> list[dict[str, Any]]:
+        """Why the system believed what it did: every event up to ``until``, each with what it changed.
+
+        One row per event — when, its version, what happened (the event's name) and its data —
+        oldest first: the answer to "what did the system believe at 10:32, and why".
+        """
+        rows = []
+        for e in self.events.get(aggregate_id):
+            if until is not None and e.timestamp > until:
+                break
+            data = {k: v for k, v in vars(e).items()
+                    if k not in ("timestamp", "originator_id", "originator_version", "originator_topic")}
+            rows.append({"at": e.timestamp, "version": e.originator_version, "event": type(e).__name__, **data})
+        return rows
 
 
 def retrying(command: Callable[[], T], attempts: int = 5) -> tuple[T, int]:
