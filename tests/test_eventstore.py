@@ -142,3 +142,14 @@ def test_the_audit_trail_says_what_the_system_believed_at_a_moment_and_why(tmp_p
     assert trail[1]["amount"] == 500 and trail[0]["owner"] == "Alice"
     assert app.account_at(alice, app.history(alice)[0].timestamp.replace(year=2000)) is None   # not open yet
     assert len(app.audit_trail(alice)) == 3
+
+
+def test_replay_grows_with_the_stream_and_a_snapshot_bounds_it_by_its_interval(tmp_path: Path) -> None:
+    from messagelab.eventstore.snapshots import measure
+
+    costs = measure((100, 1_000, 5_000), interval=100, folder=tmp_path, repeats=3).set_index("events")
+    assert costs.loc[5_000, "full_ms"] > 10 * costs.loc[100, "full_ms"]           # replay is linear in events
+    assert costs.loc[5_000, "snapshot_ms"] < costs.loc[5_000, "full_ms"] / 5       # the tail is 100 events
+    assert (costs["tail_events"] == 100).all()
+    assert costs.loc[5_000, "event_bytes"] > 10 * costs.loc[100, "event_bytes"] > 0
+    assert 0 < costs.loc[5_000, "snapshot_bytes"] < costs.loc[5_000, "event_bytes"] / 100
