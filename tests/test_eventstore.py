@@ -153,3 +153,28 @@ def test_replay_grows_with_the_stream_and_a_snapshot_bounds_it_by_its_interval(t
     assert (costs["tail_events"] == 100).all()
     assert costs.loc[5_000, "event_bytes"] > 10 * costs.loc[100, "event_bytes"] > 0
     assert 0 < costs.loc[5_000, "snapshot_bytes"] < costs.loc[5_000, "event_bytes"] / 100
+
+
+def test_a_version_1_event_in_the_store_is_upcast_when_read(tmp_path: Path) -> None:
+    """An account opened before events carried a currency: its stored event stays as written,
+    and the domain reads it as version 2, in euros."""
+    import json
+    import sqlite3
+
+    db = tmp_path / "trading.db"
+    app = sqlite(db)
+    legacy, modern = app.open_account("Old Ltd", 100), app.open_account("New plc", 100, currency="USD")
+    app.deposit(legacy, 5)
+    with sqlite3.connect(db) as store:   # rewrite the first event as version 1 wrote it
+        state = json.loads(store.execute("SELECT state FROM stored_events WHERE originator_id = ? AND "
+                                         "originator_version = 1", (legacy.hex,)).fetchone()[0])
+        assert state.pop("class_version") == 2 and state.pop("currency") == "EUR"
+        store.execute("UPDATE stored_events SET state = ? WHERE originator_id = ? AND originator_version = 1",
+                      (json.dumps(state).encode(), legacy.hex))
+    reader = sqlite(db)
+    old, new = reader.account(legacy), reader.account(modern)
+    assert (old.currency, old.cash, new.currency) == ("EUR", 105, "USD")
+    with sqlite3.connect(db) as store:   # reading changed nothing in the log
+        stored = json.loads(store.execute("SELECT state FROM stored_events WHERE originator_id = ? AND "
+                                          "originator_version = 1", (legacy.hex,)).fetchone()[0])
+    assert "currency" not in stored and "class_version" not in stored

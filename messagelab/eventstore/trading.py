@@ -48,13 +48,35 @@ class InvariantError(ValueError):
     """A command the domain refuses: it would break an invariant. No event is stored."""
 
 
-class Account(Aggregate):
-    """A trading account: its owner and its cash, part of which buy orders hold reserved."""
+#: What every account opened before accounts had a currency was in.
+LEGACY_CURRENCY = "EUR"
 
-    @event("AccountOpened")
-    def __init__(self, owner: str, cash: int) -> None:
+
+class Account(Aggregate):
+    """A trading account: its owner, its currency and its cash, part of which buy orders hold reserved."""
+
+    class AccountOpened(Aggregate.Created):
+        """Version 2 of the event carries the account's currency; version 1 did not.
+
+        The store keeps every version-1 event as it was written (the log is immutable); reading
+        one upcasts it — :meth:`upcast_v1_v2` adds the currency every such account was in — so
+        the domain only ever sees version 2.
+        """
+
+        owner: str
+        cash: int
+        currency: str
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["currency"] = LEGACY_CURRENCY
+
+    @event(AccountOpened)
+    def __init__(self, owner: str, cash: int, currency: str) -> None:
         self.owner = owner
         self.cash = cash
+        self.currency = currency
         self.reserved = 0
 
     def deposit(self, amount: int) -> None:
@@ -173,10 +195,10 @@ class Trading(Application):
 
     env = {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": ":memory:"}
 
-    def open_account(self, owner: str, cash: int) -> uuid.UUID:
+    def open_account(self, owner: str, cash: int, currency: str = LEGACY_CURRENCY) -> uuid.UUID:
         if cash < 0:
             raise InvariantError(f"an account cannot open with {cash}")
-        account = Account(owner, cash)
+        account = Account(owner, cash, currency)
         self.save(account)
         return account.id
 
