@@ -178,3 +178,79 @@ def test_a_version_1_event_in_the_store_is_upcast_when_read(tmp_path: Path) -> N
         stored = json.loads(store.execute("SELECT state FROM stored_events WHERE originator_id = ? AND "
                                           "originator_version = 1", (legacy.hex,)).fetchone()[0])
     assert "currency" not in stored and "class_version" not in stored
+
+
+def _trades(app: Trading):
+    alice, bob = app.open_account("Alice", 1_000), app.open_account("Bob", 500)
+    buy = app.place_order(alice, "VWS", "buy", 10, 50)
+    app.fill(buy, 6, 48)
+    app.deposit(bob, 100)
+    sell = app.place_order(alice, "VWS", "sell", 4, 40)
+    app.fill(sell, 4, 41)
+    return alice, bob
+
+
+def test_the_read_model_lags_the_log_until_it_catches_up_and_then_agrees_with_the_aggregates(tmp_path: Path) -> None:
+    from messagelab.eventstore.projections import PositionsView
+
+    app = sqlite(tmp_path / "trading.db")
+    view = PositionsView(str(tmp_path / "view.db"))
+    alice, bob = _trades(app)
+    total = app.recorder.max_notification_id()
+    assert view.lag(app) == total and view.cash(alice) is None
+    assert view.catch_up(app, limit=3) == 3 and view.lag(app) == total - 3     # partway: the read side lags
+    view.catch_up(app)
+    assert view.lag(app) == 0
+    for who in (alice, bob):
+        assert view.cash(who) == app.account(who).cash
+    assert view.shares(alice, "VWS") == app.position(alice, "VWS").shares == 2
+
+
+def test_an_event_delivered_twice_is_applied_once(tmp_path: Path) -> None:
+    from messagelab.eventstore.projections import PositionsView
+
+    app = sqlite(tmp_path / "trading.db")
+    view = PositionsView(str(tmp_path / "view.db"))
+    alice, _ = _trades(app)
+    view.catch_up(app)
+    before = view.cash(alice)
+    again = app.recorder.select_notifications(start=1, limit=100)
+    assert sum(view.apply(n.id, app.mapper.to_domain_event(n)) for n in again) == 0   # every one recognised
+    assert view.cash(alice) == before
+
+
+def _follow(app_db: str, view_db: str) -> int:
+    from messagelab.eventstore.projections import PositionsView
+
+    view = PositionsView(view_db)
+    applied = 0
+    for _ in range(50):                     # small steps, interleaving with the other follower
+        applied += view.catch_up(sqlite(Path(app_db)), limit=1)
+    return applied
+
+
+def test_two_followers_of_one_view_apply_each_event_once(tmp_path: Path) -> None:
+    from messagelab.eventstore.projections import PositionsView
+
+    app = sqlite(tmp_path / "trading.db")
+    alice, bob = _trades(app)
+    for amount in range(1, 21):
+        app.deposit(bob, amount)
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(2) as pool:
+        applied = pool.starmap(_follow, [(str(tmp_path / "trading.db"), str(tmp_path / "view.db"))] * 2)
+    assert sum(applied) == app.recorder.max_notification_id()          # between them, each exactly once
+    view = PositionsView(str(tmp_path / "view.db"))
+    assert view.lag(app) == 0 and view.cash(bob) == app.account(bob).cash == 500 + 100 + sum(range(1, 21))
+
+
+def test_a_read_model_is_rebuilt_from_the_log(tmp_path: Path) -> None:
+    from messagelab.eventstore.projections import PositionsView
+
+    app = sqlite(tmp_path / "trading.db")
+    view = PositionsView(str(tmp_path / "view.db"))
+    alice, _ = _trades(app)
+    view.catch_up(app)
+    view.db.execute("UPDATE cash SET cash = 0")             # a bug in an old version of the view
+    assert view.rebuild(app) == app.recorder.max_notification_id()
+    assert view.cash(alice) == app.account(alice).cash
