@@ -1,10 +1,18 @@
-"""The trading domain on a real SQLite event store: invariants, replay, snapshots and concurrent writers."""
+"""The trading domain on real event stores: invariants, replay, snapshots, concurrent writers, read models.
+
+One suite, run against SQLite (a file) and PostgreSQL (a throwaway server from Debian's
+``postgresql``, started by ``tests/pgserver.py``): every test that takes ``store`` runs on
+both. The tests that reach into SQLite's own tables (an old event rewritten, bytes counted)
+run on SQLite alone.
+"""
 
 from __future__ import annotations
 
 import multiprocessing
+import os
 from pathlib import Path
 
+import pgserver
 import pytest
 from eventsourcing.persistence import IntegrityError
 from hypothesis import HealthCheck, given, settings
@@ -17,8 +25,41 @@ def sqlite(path: Path, **env: str) -> Trading:
     return Trading(env={"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(path), **env})
 
 
-def test_a_refused_command_stores_no_event(tmp_path: Path) -> None:
-    app = sqlite(tmp_path / "trading.db")
+@pytest.fixture(scope="module")
+def postgres():
+    if pgserver.initdb() is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI needs PostgreSQL for the event store suite (apt-get install postgresql)")
+        pytest.skip("PostgreSQL is not installed (apt-get install postgresql)")
+    server = pgserver.start()
+    yield server
+    pgserver.stop(server)
+
+
+class Store:
+    """A kind of event store; each :meth:`env` is a new, empty one (a file, or a database)."""
+
+    def __init__(self, kind: str, folder: Path, server=None) -> None:
+        self.kind, self.folder, self.server, self.made = kind, folder, server, 0
+
+    def env(self) -> dict[str, str]:
+        self.made += 1
+        if self.kind == "sqlite":
+            return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(self.folder / f"{self.made}.db")}
+        return self.server.env(self.server.database())
+
+    def app(self) -> Trading:
+        return Trading(env=self.env())
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store(request, tmp_path_factory) -> Store:
+    server = request.getfixturevalue("postgres") if request.param == "postgres" else None
+    return Store(request.param, tmp_path_factory.mktemp(request.param), server)
+
+
+def test_a_refused_command_stores_no_event(store: Store) -> None:
+    app = store.app()
     alice = app.open_account("Alice", 1_000)
     buy = app.place_order(alice, "VWS", "buy", 10, 50)           # 500 reserved
     stored = len(app.history(alice))
@@ -45,9 +86,9 @@ commands = st.lists(st.tuples(st.sampled_from(["deposit", "withdraw", "buy", "fi
 
 @settings(max_examples=30, deadline=None, derandomize=True, database=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(commands)
-def test_replaying_the_log_gives_the_live_state_at_every_version(tmp_path_factory, script) -> None:
-    app = sqlite(tmp_path_factory.mktemp("replay") / "trading.db")
+@given(script=commands)
+def test_replaying_the_log_gives_the_live_state_at_every_version(store: Store, script) -> None:
+    app = store.app()
     alice = app.open_account("Alice", 1_000)
     live = {app.account(alice).version: (1_000, 0)}
     orders = []
@@ -75,25 +116,26 @@ def test_replaying_the_log_gives_the_live_state_at_every_version(tmp_path_factor
         assert (then.cash, then.reserved) == state
 
 
-def test_a_snapshot_plus_its_tail_is_the_full_replay(tmp_path: Path) -> None:
-    db = tmp_path / "trading.db"
+def test_a_snapshot_plus_its_tail_is_the_full_replay(store: Store) -> None:
+    env = store.env()
 
     class Snapshotting(Trading):
+        name = "Trading"            # the same application, so the same tables (PostgreSQL names them by it)
         snapshotting_intervals = {Account: 10}
 
-    app = Snapshotting(env={"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(db)})
+    app = Snapshotting(env=env)
     alice = app.open_account("Alice", 0)
     for amount in range(1, 26):
         app.deposit(alice, amount)
     snapshots = list(app.snapshots.get(alice))
     assert [s.originator_version for s in snapshots] == [10, 20]
     from_snapshot = app.account(alice)
-    full = sqlite(db).account(alice)             # no snapshots used: every event replayed
+    full = Trading(env=env).account(alice)       # no snapshots used: every event replayed
     assert (from_snapshot.version, from_snapshot.cash) == (full.version, full.cash) == (26, sum(range(1, 26)))
 
 
-def _withdraw_together(db: str, account_id, amount: int, barrier, results) -> None:
-    app = sqlite(Path(db))
+def _withdraw_together(env: dict, account_id, amount: int, barrier, results) -> None:
+    app = Trading(env=env)
     first = [True]
 
     def command() -> None:
@@ -111,12 +153,12 @@ def _withdraw_together(db: str, account_id, amount: int, barrier, results) -> No
         results.put(("conflict", -1))
 
 
-def test_two_processes_writing_one_account_conflict_once_and_lose_nothing(tmp_path: Path) -> None:
-    db = tmp_path / "trading.db"
-    alice = sqlite(db).open_account("Alice", 1_000)
+def test_two_processes_writing_one_account_conflict_once_and_lose_nothing(store: Store) -> None:
+    env = store.env()
+    alice = Trading(env=env).open_account("Alice", 1_000)
     context = multiprocessing.get_context("spawn")
     barrier, results = context.Barrier(2), context.Queue()
-    workers = [context.Process(target=_withdraw_together, args=(str(db), alice, amount, barrier, results))
+    workers = [context.Process(target=_withdraw_together, args=(env, alice, amount, barrier, results))
                for amount in (100, 250)]
     for worker in workers:
         worker.start()
@@ -125,12 +167,12 @@ def test_two_processes_writing_one_account_conflict_once_and_lose_nothing(tmp_pa
     outcomes = sorted(results.get(timeout=5) for _ in workers)
     assert [kind for kind, _ in outcomes] == ["saved", "saved"]
     assert sorted(conflicts for _, conflicts in outcomes) == [0, 1]    # one won, the other was told and retried
-    account = sqlite(db).account(alice)
+    account = Trading(env=env).account(alice)
     assert account.cash == 1_000 - 100 - 250 and account.version == 3
 
 
-def test_the_audit_trail_says_what_the_system_believed_at_a_moment_and_why(tmp_path: Path) -> None:
-    app = sqlite(tmp_path / "trading.db")
+def test_the_audit_trail_says_what_the_system_believed_at_a_moment_and_why(store: Store) -> None:
+    app = store.app()
     alice = app.open_account("Alice", 1_000)
     app.deposit(alice, 500)
     moment = app.history(alice)[-1].timestamp          # "10:32": just after the deposit
@@ -190,10 +232,11 @@ def _trades(app: Trading):
     return alice, bob
 
 
-def test_the_read_model_lags_the_log_until_it_catches_up_and_then_agrees_with_the_aggregates(tmp_path: Path) -> None:
+def test_the_read_model_lags_the_log_until_it_catches_up_and_then_agrees_with_the_aggregates(
+        store: Store, tmp_path: Path) -> None:
     from messagelab.eventstore.projections import PositionsView
 
-    app = sqlite(tmp_path / "trading.db")
+    app = store.app()
     view = PositionsView(str(tmp_path / "view.db"))
     alice, bob = _trades(app)
     total = app.recorder.max_notification_id()
@@ -206,10 +249,10 @@ def test_the_read_model_lags_the_log_until_it_catches_up_and_then_agrees_with_th
     assert view.shares(alice, "VWS") == app.position(alice, "VWS").shares == 2
 
 
-def test_an_event_delivered_twice_is_applied_once(tmp_path: Path) -> None:
+def test_an_event_delivered_twice_is_applied_once(store: Store, tmp_path: Path) -> None:
     from messagelab.eventstore.projections import PositionsView
 
-    app = sqlite(tmp_path / "trading.db")
+    app = store.app()
     view = PositionsView(str(tmp_path / "view.db"))
     alice, _ = _trades(app)
     view.catch_up(app)
@@ -219,35 +262,36 @@ def test_an_event_delivered_twice_is_applied_once(tmp_path: Path) -> None:
     assert view.cash(alice) == before
 
 
-def _follow(app_db: str, view_db: str) -> int:
+def _follow(env: dict, view_db: str) -> int:
     from messagelab.eventstore.projections import PositionsView
 
-    view = PositionsView(view_db)
+    view, app = PositionsView(view_db), Trading(env=env)
     applied = 0
     for _ in range(50):                     # small steps, interleaving with the other follower
-        applied += view.catch_up(sqlite(Path(app_db)), limit=1)
+        applied += view.catch_up(app, limit=1)
     return applied
 
 
-def test_two_followers_of_one_view_apply_each_event_once(tmp_path: Path) -> None:
+def test_two_followers_of_one_view_apply_each_event_once(store: Store, tmp_path: Path) -> None:
     from messagelab.eventstore.projections import PositionsView
 
-    app = sqlite(tmp_path / "trading.db")
+    env = store.env()
+    app = Trading(env=env)
     alice, bob = _trades(app)
     for amount in range(1, 21):
         app.deposit(bob, amount)
     context = multiprocessing.get_context("spawn")
     with context.Pool(2) as pool:
-        applied = pool.starmap(_follow, [(str(tmp_path / "trading.db"), str(tmp_path / "view.db"))] * 2)
+        applied = pool.starmap(_follow, [(env, str(tmp_path / "view.db"))] * 2)
     assert sum(applied) == app.recorder.max_notification_id()          # between them, each exactly once
     view = PositionsView(str(tmp_path / "view.db"))
     assert view.lag(app) == 0 and view.cash(bob) == app.account(bob).cash == 500 + 100 + sum(range(1, 21))
 
 
-def test_a_read_model_is_rebuilt_from_the_log(tmp_path: Path) -> None:
+def test_a_read_model_is_rebuilt_from_the_log(store: Store, tmp_path: Path) -> None:
     from messagelab.eventstore.projections import PositionsView
 
-    app = sqlite(tmp_path / "trading.db")
+    app = store.app()
     view = PositionsView(str(tmp_path / "view.db"))
     alice, _ = _trades(app)
     view.catch_up(app)
