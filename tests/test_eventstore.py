@@ -298,3 +298,20 @@ def test_a_read_model_is_rebuilt_from_the_log(store: Store, tmp_path: Path) -> N
     view.db.execute("UPDATE cash SET cash = 0")             # a bug in an old version of the view
     assert view.rebuild(app) == app.recorder.max_notification_id()
     assert view.cash(alice) == app.account(alice).cash
+
+
+def test_erasing_an_owner_makes_their_name_unreadable_and_leaves_every_event(store: Store, tmp_path: Path) -> None:
+    from messagelab.eventstore.shredding import FORGOTTEN, KeyStore
+
+    env = store.env()
+    app = Trading(env=env, keys=KeyStore(str(tmp_path / "keys.db")))
+    alice, bob = app.open_account("Alice Smith", 1_000), app.open_account("Bob Jones", 500)
+    app.deposit(alice, 50)
+    opened = app.history(alice)[0]
+    assert opened.subject and "Alice" not in opened.owner      # sealed before it was stored
+    assert app.owner_of(alice) == "Alice Smith"
+    app.erase_owner(alice)
+    reread = Trading(env=env, keys=KeyStore(str(tmp_path / "keys.db")))
+    assert reread.owner_of(alice) == FORGOTTEN and reread.owner_of(bob) == "Bob Jones"
+    assert reread.account(alice).cash == 1_050 and len(reread.history(alice)) == 2   # the log is intact
+    assert [row["event"] for row in reread.audit_trail(alice)] == ["AccountOpened", "CashDeposited"]

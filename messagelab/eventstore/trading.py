@@ -31,13 +31,15 @@ which :func:`retrying` turns into a reload and a second try, so nothing is lost.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, TypeVar
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate, event
 from eventsourcing.persistence import IntegrityError
+
+from messagelab.eventstore.shredding import FORGOTTEN, KeyStore
 
 T = TypeVar("T")
 
@@ -66,15 +68,19 @@ class Account(Aggregate):
         owner: str
         cash: int
         currency: str
+        subject: str | None
         class_version = 2
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
             state["currency"] = LEGACY_CURRENCY
+            state["subject"] = None   # nothing was sealed before version 2
 
     @event(AccountOpened)
-    def __init__(self, owner: str, cash: int, currency: str) -> None:
+    def __init__(self, owner: str, cash: int, currency: str, subject: str | None = None) -> None:
+        #: The owner's name, or (when ``subject`` is set) the name sealed with that subject's key.
         self.owner = owner
+        self.subject = subject
         self.cash = cash
         self.currency = currency
         self.reserved = 0
@@ -195,10 +201,20 @@ class Trading(Application):
 
     env = {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": ":memory:"}
 
+    def __init__(self, env: Mapping[str, str] | None = None, keys: KeyStore | None = None) -> None:
+        super().__init__(env)
+        #: Where the owners' personal data keys live; None stores names as they are.
+        self.keys = keys
+
     def open_account(self, owner: str, cash: int, currency: str = LEGACY_CURRENCY) -> uuid.UUID:
         if cash < 0:
             raise InvariantError(f"an account cannot open with {cash}")
-        account = Account(owner, cash, currency)
+        if self.keys is None:
+            account = Account(owner, cash, currency)
+        else:
+            # The owner is a data subject of their own: the name is sealed with their key.
+            subject = uuid.uuid4().hex
+            account = Account(self.keys.seal(subject, owner), cash, currency, subject)
         self.save(account)
         return account.id
 
@@ -249,6 +265,21 @@ class Trading(Application):
             self.save(order, account)
         else:
             self.save(order)
+
+    def erase_owner(self, account_id: uuid.UUID) -> None:
+        """The right to erasure: forget the owner's key; every event stays, the name is unreadable."""
+        subject = self.account(account_id).subject
+        if self.keys is None or subject is None:
+            raise InvariantError("this account's owner was not stored sealed: there is no key to forget")
+        self.keys.forget(subject)
+
+    def owner_of(self, account_id: uuid.UUID) -> str:
+        """The owner's name as it can be read now (``(erased)`` once their key is forgotten)."""
+        account = self.account(account_id)
+        if account.subject is None:
+            return account.owner
+        name = self.keys.open(account.subject, account.owner) if self.keys is not None else None
+        return FORGOTTEN if name is None else name
 
     # --- reading --------------------------------------------------------------------------
     def account(self, account_id: uuid.UUID, version: int | None = None) -> Account:
