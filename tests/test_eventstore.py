@@ -315,3 +315,15 @@ def test_erasing_an_owner_makes_their_name_unreadable_and_leaves_every_event(sto
     assert reread.owner_of(alice) == FORGOTTEN and reread.owner_of(bob) == "Bob Jones"
     assert reread.account(alice).cash == 1_050 and len(reread.history(alice)) == 2   # the log is intact
     assert [row["event"] for row in reread.audit_trail(alice)] == ["AccountOpened", "CashDeposited"]
+
+
+def test_the_replay_model_fitted_to_short_streams_predicts_a_longer_one(tmp_path: Path) -> None:
+    from messagelab.eventstore.snapshots import fit, measure, model
+
+    measured = measure((500, 1_000, 2_000, 8_000), interval=100, folder=tmp_path, repeats=3).set_index("events")
+    fixed, per_event = fit(measured.loc[[500, 1_000, 2_000]].reset_index())
+    predicted = model([8_000], interval=100, fixed_ms=fixed, per_event_ms=per_event)
+    # Wall-clock times on a shared machine: the line must hold within a factor of two, no closer.
+    ratio = float(predicted["full_ms"].iloc[0]) / measured.loc[8_000, "full_ms"]
+    assert 0.5 < ratio < 2.0, ratio
+    assert float(predicted["snapshot_ms"].iloc[0]) < float(predicted["full_ms"].iloc[0]) / 10

@@ -81,3 +81,34 @@ def _stored_bytes(path: Path) -> dict[str, int]:
         events = db.execute("SELECT COALESCE(SUM(LENGTH(state)), 0) FROM stored_events").fetchone()[0]
         snapshots = db.execute("SELECT COALESCE(SUM(LENGTH(state)), 0) FROM stored_snapshots").fetchone()[0]
     return {"event_bytes": int(events), "snapshot_bytes": int(snapshots)}
+
+
+def fit(costs: pd.DataFrame) -> tuple[float, float]:
+    """(fixed ms, ms per event) of a load, fitted by least squares to measured full replays.
+
+    A load costs a fixed part (a query, an application) and a part per event replayed: the
+    line through :func:`measure`'s ``full_ms`` against ``events``.
+    """
+    import numpy as np
+
+    slope, intercept = np.polyfit(costs["events"].to_numpy(float), costs["full_ms"].to_numpy(float), 1)
+    return float(max(intercept, 0.0)), float(slope)
+
+
+def model(events: Sequence[int], interval: int, fixed_ms: float, per_event_ms: float,
+          snapshot_ms: float | None = None) -> pd.DataFrame:
+    """Load times beyond what was measured: full replay against a snapshot every ``interval`` events.
+
+    The full replay grows with the stream; with snapshots, a load reads one snapshot (about
+    ``snapshot_ms``, by default a fixed part) and at most ``interval`` events, whatever the
+    stream's length. A snapshot kept per ``interval`` events costs storage in proportion
+    (``snapshots`` per stream) — what the interval trades against load time.
+
+    >>> m = model([1_000_000], interval=1_000, fixed_ms=2.0, per_event_ms=0.02)
+    >>> round(float(m["full_ms"].iloc[0])), round(float(m["snapshot_ms"].iloc[0]), 1), int(m["snapshots"].iloc[0])
+    (20002, 22.0, 1000)
+    """
+    base = fixed_ms if snapshot_ms is None else snapshot_ms
+    rows = [{"events": n, "interval": interval, "full_ms": fixed_ms + per_event_ms * n,
+             "snapshot_ms": base + per_event_ms * min(n, interval), "snapshots": n // interval} for n in events]
+    return pd.DataFrame(rows)
