@@ -34,7 +34,9 @@ def children_of_this_test(folder: Path) -> list[int]:
     """Pids of live processes whose command line names this module and ``folder``, or whose parent is us.
 
     A zombie (killed, never reaped) has an empty command line, so our own children are also looked
-    for by parent pid, whatever their state.
+    for by parent pid, whatever their state. The one child a worker keeps for good is not this
+    test's: multiprocessing's resource tracker, started by any earlier test in the process that
+    used a spawn context (it lives until the process ends).
     """
     found = []
     for entry in Path("/proc").iterdir():
@@ -45,6 +47,8 @@ def children_of_this_test(folder: Path) -> list[int]:
             ppid = int((entry / "stat").read_text().rpartition(")")[2].split()[1])
         except (FileNotFoundError, ProcessLookupError, PermissionError, IndexError, ValueError):
             continue  # exited while we looked
+        if "multiprocessing.resource_tracker" in cmdline:
+            continue
         if ("sqlite_outbox" in cmdline and str(folder) in cmdline) or ppid == os.getpid():
             found.append(int(entry.name))
     return found
