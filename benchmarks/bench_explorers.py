@@ -102,6 +102,16 @@ class ExplorerCase:
     cold_move: tuple[str, Any] | None = None
 
 
+def median_seconds(run: Callable[[], Any], repeats: int) -> float:
+    """The median wall time of ``repeats`` calls of ``run``."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
 def _neighbours(name: str, default: Any, step: Any) -> list[tuple[str, Any]]:
     """Up one step, back, down one step, back: every move changes the value."""
     return [(name, default + step), (name, default), (name, default - step), (name, default)]
@@ -145,13 +155,8 @@ def saga_baseline(repeats: int = 5, seed: int = 0, config: SagaConfig = _SAGA) -
         env.process(source())
         env.run()
 
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        once()
-        times.append(time.perf_counter() - start)
     return {"model": "plain simpy bus: Poisson messages, latency, c handlers per service",
-            "messages": messages, "repeats": repeats, "median_s": statistics.median(times)}
+            "messages": messages, "repeats": repeats, "median_s": median_seconds(once, repeats)}
 
 
 #: Records a plain simpy pipeline is timed on; the explorer's own load is extrapolated from it.
@@ -167,12 +172,8 @@ def stream_baseline(repeats: int = 5, seed: int = 0, config: StreamConfig = ex03
     A run of the explorer's whole load (millions of records) would take minutes, so
     :data:`STREAM_SAMPLE` records are timed and the time scaled to the load, per record.
     """
-    runs = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        records = int(stream_simulate(config, seed=seed).summary["records_produced"])
-        runs.append(time.perf_counter() - start)
-    model_s = statistics.median(runs)
+    model_s = median_seconds(lambda: stream_simulate(config, seed=seed), repeats)
+    records = int(stream_simulate(config, seed=seed).summary["records_produced"])
     sample = min(records, STREAM_SAMPLE)
 
     def once() -> None:
@@ -199,12 +200,7 @@ def stream_baseline(repeats: int = 5, seed: int = 0, config: StreamConfig = ex03
         env.process(source())
         env.run()
 
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        once()
-        times.append(time.perf_counter() - start)
-    per_record = statistics.median(times) / sample
+    per_record = median_seconds(once, repeats) / sample
     return {"model": f"plain simpy pipeline, one process per record (timed on {sample:,}, scaled)",
             "messages": records, "repeats": repeats, "median_s": per_record * records,
             "sample": sample, "records_per_s": 1 / per_record,

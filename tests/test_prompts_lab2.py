@@ -11,7 +11,7 @@ import pytest
 from nbchecks import ROOT, observe, prompt_titles
 
 from messagelab.assignments import lab2
-from messagelab.streaming.tuning import LINGERS_MS, TuningExplorer
+from messagelab.streaming.tuning import LINGERS_MS, TuningExplorer, setting_row
 
 NOTEBOOK = ROOT / "source" / lab2.ID / f"{lab2.ID}.ipynb"
 TARGET = lab2.SCENARIO.targets[0].limit
@@ -24,9 +24,7 @@ def explorer() -> TuningExplorer:
 
 
 def capacity(explorer) -> float:
-    sweep, c = explorer.sweep, explorer.last_result.config
-    here = sweep[(sweep["batch_size_bytes"] == c.batch_size_bytes) & (sweep["linger_ms"] == c.linger_ms)]
-    return float(here["capacity_records_per_s"].iloc[0])
+    return float(setting_row(explorer.sweep, explorer.last_result.config)["capacity_records_per_s"])
 
 
 def test_kafkas_defaults(explorer):

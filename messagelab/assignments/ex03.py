@@ -191,11 +191,15 @@ def keys_frame() -> pd.DataFrame:
 
 
 # --- the partition count --------------------------------------------------------------------
+def durable_rates() -> tuple[float, float]:
+    """Jun Rao's p and c for the scenario with durable settings (acks=all, three replicas, two in sync)."""
+    return partition_rates(SCENARIO.config.replace(acks="all", enable_idempotence=True, replication_factor=3,
+                                                   min_insync_replicas=2))
+
+
 def rates_frame() -> Any:
     """The per-partition producer throughput p and per-consumer throughput c of the design at full batches."""
-    reliable = SCENARIO.config.replace(acks="all", enable_idempotence=True, replication_factor=3,
-                                       min_insync_replicas=2)
-    p, c = partition_rates(reliable)
+    p, c = durable_rates()
     rows = [
         ("p: what the gateways can write to one partition",
          f"{fmt(p, 'readings/s')} (5 requests in flight per gateway, full 16 KiB batches, acks=all)"),
@@ -207,9 +211,7 @@ def rates_frame() -> Any:
 
 def partitions_needed() -> int:
     """Jun Rao's rule for the tenfold peak: at least max(t/p, t/c) partitions."""
-    reliable = SCENARIO.config.replace(acks="all", enable_idempotence=True, replication_factor=3,
-                                       min_insync_replicas=2)
-    p, c = partition_rates(reliable)
+    p, c = durable_rates()
     t = RATE * GROWTH
     return math.ceil(max(t / p, t / c) - 1e-9)
 

@@ -459,6 +459,7 @@ class _Run:
         self.isr = np.ones(self.replicas.shape, dtype=bool)  # partition × replica -> in sync
         self.broker_up = np.ones(B, dtype=bool)
         self.stalled_hw = np.zeros(P, dtype=bool)           # a dead follower in the ISR holds the HW
+        self.failed_led = np.zeros(P, dtype=bool)           # partitions the failed broker led
         self.members = list(range(c.consumers))
         self.owner = assign(list(range(P)), self.members, c.assignor)
         self.owners = np.array([self.owner.get(p, -1) for p in range(P)])
@@ -600,7 +601,6 @@ class _Run:
 
         # Broker load: leaders take the writes and serve the reads; followers fetch the writes.
         lead = np.where(online, leader, 0)
-        load = np.zeros((B, 4))
 
         def loads(send: np.ndarray) -> np.ndarray:
             write = send * per_record

@@ -186,6 +186,12 @@ def setting_label(size_bytes: int, linger_ms: float) -> str:
     return f"{size_label(size_bytes)}, {linger_ms:g} ms"
 
 
+def setting_row(sweep: pd.DataFrame, config: StreamConfig) -> pd.Series:
+    """The sweep's row of ``config``'s batch size and linger."""
+    here = sweep[(sweep["batch_size_bytes"] == config.batch_size_bytes) & (sweep["linger_ms"] == config.linger_ms)]
+    return here.iloc[0]
+
+
 def _nearest(value: float, options: tuple) -> Any:
     return min(options, key=lambda o: (abs(o - value), o))
 
@@ -290,8 +296,7 @@ class TuningExplorer(Explorer):
         else:
             f[4].x, f[4].y = [k["latency_p99_s"]], [k["capacity_records_per_s"]]
             f[4].text = [setting_label(k["batch_size_bytes"], k["linger_ms"])]
-        here = sweep[(sweep["batch_size_bytes"] == c.batch_size_bytes) & (sweep["linger_ms"] == c.linger_ms)]
-        f[5].x, f[5].y = [s["latency_p99_s"]], [float(here["capacity_records_per_s"].iloc[0])]
+        f[5].x, f[5].y = [s["latency_p99_s"]], [float(setting_row(sweep, c)["capacity_records_per_s"])]
         f[5].text = [setting_label(c.batch_size_bytes, c.linger_ms)]
         tl = r.timeline
         seconds = tl["second"].to_numpy() + 1.0   # each figure is at its second's end
@@ -315,8 +320,7 @@ def tuning_html(r: StreamResult, sweep: pd.DataFrame, best: pd.Series | None, ta
                 p99_bound_s: float) -> str:
     """The explorer's summary: this setting against the target and the bound, where the knee is, and a table."""
     s, c = r.summary, r.config
-    here = sweep[(sweep["batch_size_bytes"] == c.batch_size_bytes) & (sweep["linger_ms"] == c.linger_ms)]
-    capacity, p99 = float(here["capacity_records_per_s"].iloc[0]), s["latency_p99_s"]
+    capacity, p99 = float(setting_row(sweep, c)["capacity_records_per_s"]), s["latency_p99_s"]
     target, bound = fmt(target_records_per_s, "records/s"), fmt(p99_bound_s, "s")
     meets, within = capacity >= target_records_per_s, bool(np.isfinite(p99) and p99 <= p99_bound_s)
     sentence = (
