@@ -163,9 +163,98 @@ def test_plan_of_exercise_01() -> None:
     assert not any(t.code_answers for t in plan.tests)
 
 
-def test_function_answers_are_left_to_nbgrader() -> None:
+def test_function_answers_are_marked_as_code() -> None:
     plan = planning.plan(DEMO_SOURCE)
     assert plan.tests and all(t.code_answers == ("consumers_needed",) for t in plan.tests)
+
+
+# ---------------------------------------------------------------------------
+# Code answers: the student's functions and classes, in a process of their own
+# ---------------------------------------------------------------------------
+
+STUDENT_CELLS = [
+    {"cell_type": "code", "metadata": {}, "source": "import math\nfrom messagelab.grading.code import drive"},
+    {"cell_type": "code", "metadata": {}, "source": "explorer = print('an explorer')\nexplorer"},
+    {"cell_type": "code", "metadata": {}, "source": (
+        "FACTOR = 2\n"
+        "def helper(x):\n    return FACTOR * x\n"
+        "def doubled(x):\n    return helper(x)\n"
+        "doubled(3)\n"
+        "def liar(x):\n    class Yes:\n        __eq__ = lambda self, other: True\n    return Yes()\n"
+        "def spins(x):\n    while True:\n        try:\n            pass\n        except Exception:\n            pass\n"
+        "def stubborn(x):\n    while True:\n        try:\n            while True:\n                pass\n"
+        "        except BaseException:\n            pass\n"
+        "def fails(x):\n    raise ValueError(f'no {x}')\n")},
+    {"cell_type": "code", "metadata": {"nbgrader": {"grade": True, "solution": False, "grade_id": "t"}},
+     "source": "def doubled(x):\n    return 'the test cell is the instructor\'s'"},
+]
+
+
+def test_the_slice_of_a_submission_defines_its_code_and_nothing_else() -> None:
+    from messagelab.instructor.reverify.code import student_slice
+
+    source = student_slice(STUDENT_CELLS, ["doubled"])
+    namespace: dict = {}
+    exec(source, namespace)
+    assert namespace["doubled"](4) == 8
+    assert "print" not in source and "explorer" not in source and "instructor" not in source
+
+
+def test_code_runs_in_its_own_process_and_only_plain_values_come_back() -> None:
+    """A function answer is called in the code process; lies, loops and errors fail with a reason."""
+    from messagelab.grading.code import CodeError, Remote
+    from messagelab.instructor.reverify.code import CodeRunner, student_slice
+
+    names = ["doubled", "liar", "spins", "stubborn", "fails"]
+    runner = CodeRunner(student_slice(STUDENT_CELLS, names), timeout_s=2)
+    try:
+        doubled, liar, fails = (Remote(name, runner.call) for name in ("doubled", "liar", "fails"))
+        assert doubled(21) == 42 and doubled([1]) == [1, 1]
+        with pytest.raises(CodeError, match="not plain data"):
+            liar(1)
+        with pytest.raises(ValueError, match="no 3"):
+            fails(3)
+        with pytest.raises(NameError):
+            Remote("missing", runner.call)(1)
+        started = time.monotonic()
+        with pytest.raises(CodeError, match="ran past 2 s"):
+            Remote("spins", runner.call)(1)
+        assert time.monotonic() - started < 15
+        assert doubled(1) == 2  # interrupted at its time: the process goes on
+        with pytest.raises(CodeError, match="ran past 2 s or stopped"):
+            Remote("stubborn", runner.call)(1)  # swallows the interruption: the worker ends the process
+        with pytest.raises(CodeError, match="ran past 2 s or stopped"):
+            doubled(1)  # and the rest of its checks fail with the same reason
+    finally:
+        runner.close()
+    broken = CodeRunner("raise RuntimeError('my cell is broken')", timeout_s=2)
+    try:
+        with pytest.raises(CodeError, match="could not be run: RuntimeError: my cell is broken"):
+            Remote("anything", broken.call)()
+    finally:
+        broken.close()
+
+
+def test_a_check_reaches_the_students_code_from_the_clean_process() -> None:
+    """The clean check calls the code through the worker; a wrong hidden case fails there."""
+    from messagelab.instructor.reverify.code import CodeRunner, student_slice
+
+    plan = planning.Plan("demo", "python3", "import math", ())
+    checks = clean.CheckServer(plan, course_settings.settings(ROOT))
+    runner = CodeRunner(student_slice(STUDENT_CELLS, ["doubled"]), timeout_s=5)
+    try:
+        cells = [{"grade_id": "visible", "source": "assert doubled(2) == 4", "points": 1, "values": {},
+                  "code": ["doubled"]},
+                 {"grade_id": "hidden", "source": "assert doubled(2) == 4\nassert doubled(0.5) == 2, 'half'",
+                  "points": 2, "values": {}, "code": ["doubled"]}]
+        verdicts = checks.run(cells, runner.call)
+        without = checks.run(cells[:1])
+    finally:
+        runner.close()
+        checks.close()
+    assert verdicts["visible"].passed and verdicts["visible"].earned == 1
+    assert not verdicts["hidden"].passed and verdicts["hidden"].reason == "AssertionError: half"
+    assert not without["visible"].passed and "no student code" in without["visible"].reason
 
 
 def test_settings_follow_the_course_config() -> None:
@@ -548,15 +637,34 @@ def test_the_batch_ran_in_the_sandbox(batch: Batch) -> None:
 
 
 @pytest.mark.slow
-def test_function_answers_keep_nbgraders_score(tmp_path: Path) -> None:
-    """The fixture's answer is a function: only its kernel can run it, so nbgrader's score stands."""
+def test_function_answers_are_graded_outside_the_kernel(tmp_path: Path) -> None:
+    """Honest code scores full marks; code wrong on a hidden case, or lying to ``==``, scores what it earns."""
     from messagelab.instructor.autograde import grade_class
 
     admin.make_course(tmp_path, ["demo"], source_root=FIXTURE_COURSE)
     admin.generate("demo", tmp_path, timeout=600)
-    admin.submit(tmp_path, "demo", "key", tmp_path / "source" / "demo")
-    (result,) = grade_class("demo", tmp_path, workers=1, progress=None).results
-    assert result.verification and all(v.passed is None and "not re-verified" in v.reason
-                                       for v in result.verification)
-    scores = {g.grade_id: g.auto_score for g in admin.grades("demo", "key", tmp_path)}
-    assert scores["arch-consumers-visible"] == 1 and scores["sys-consumers-hidden"] == 2
+    bodies = {
+        "honest": "return math.floor(arrival_rate_per_s / service_rate_per_s) + 1",
+        "ceiling": "return math.ceil(arrival_rate_per_s / service_rate_per_s)",
+        "liar": "class Yes:\n        __eq__ = lambda self, other: True\n    return Yes()",
+    }
+    for student, body in bodies.items():
+        folder = tmp_path / "handed-in" / student
+        folder.mkdir(parents=True)
+        nb = nbformat.read(tmp_path / "release" / "demo" / "demo.ipynb", as_version=4)
+        cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "arch-consumers")
+        cell.source = cell.source.replace("# YOUR CODE HERE\n    raise NotImplementedError()", body)
+        assert body in cell.source
+        nbformat.write(nb, folder / "demo.ipynb")
+        admin.submit(tmp_path, "demo", student, folder)
+    results = {r.student: r for r in grade_class("demo", tmp_path, workers=1, progress=None).results}
+    scores = {student: {g.grade_id: g.auto_score for g in admin.grades("demo", student, tmp_path)}
+              for student in bodies}
+    assert scores["honest"] == {"arch-consumers-visible": 1, "sys-consumers-hidden": 2, "arch-consumers": None,
+                                "comm-rationale": None} or (
+        scores["honest"]["arch-consumers-visible"] == 1 and scores["honest"]["sys-consumers-hidden"] == 2)
+    assert scores["ceiling"]["arch-consumers-visible"] == 1 and scores["ceiling"]["sys-consumers-hidden"] == 0
+    assert scores["liar"]["arch-consumers-visible"] == 0 and scores["liar"]["sys-consumers-hidden"] == 0
+    liar = {v.grade_id: v for v in results["liar"].verification}
+    assert liar["arch-consumers-visible"].passed is False and "not plain data" in liar["arch-consumers-visible"].reason
+    assert all(v.passed for v in results["honest"].verification)

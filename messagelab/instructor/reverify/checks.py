@@ -68,6 +68,34 @@ _CHECK_SERVER = (
 )
 
 
+class LineReader:
+    """Lines from a pipe, each within a timeout, with nothing lost between them.
+
+    Two lines can arrive in one read; a buffered file object would keep the second where
+    ``select`` cannot see it, and wait for more while an answer is already there.
+    """
+
+    def __init__(self, fd: int) -> None:
+        self.fd, self._buffer = fd, b""
+
+    def next(self, timeout: float) -> str:
+        """The next line (with its newline), or "" when none came within ``timeout`` or the pipe closed."""
+        deadline = time.monotonic() + max(timeout, 0.0)
+        while b"\n" not in self._buffer:
+            ready, _, _ = select.select([self.fd], [], [], max(deadline - time.monotonic(), 0.0))
+            if not ready:
+                return ""
+            try:
+                chunk = os.read(self.fd, 1 << 16)
+            except OSError:
+                return ""
+            if not chunk:
+                return ""
+            self._buffer += chunk
+        line, _, self._buffer = self._buffer.partition(b"\n")
+        return line.decode("utf-8", "replace") + "\n"
+
+
 class CheckServer:
     """A ``python -I`` that runs the setup once, then forks a fresh child for each submission.
 
@@ -100,6 +128,8 @@ class CheckServer:
                 text=True,
             )
         self._ready = False
+        assert self.process.stdout is not None
+        self._lines = LineReader(self.process.stdout.fileno())
         self._send({
             "setup": plan.setup,
             "timeout": settings.cell_timeout_s,
@@ -125,8 +155,7 @@ class CheckServer:
         reading of the lines after it.
         """
         assert self.process.stdout is not None
-        ready, _, _ = select.select([self.process.stdout], [], [], max(timeout, 0.0))
-        line = self.process.stdout.readline() if ready else ""
+        line = self._lines.next(timeout)
         if not line:
             return None
         try:
@@ -145,12 +174,15 @@ class CheckServer:
             raise CheckSetupError(f"the clean check process could not set up {self.plan.notebook}: {detail}")
         self._ready = True
 
-    def run(self, cells: list[dict[str, Any]]) -> dict[str, CheckResult]:
+    def run(self, cells: list[dict[str, Any]],
+            code: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> dict[str, CheckResult]:
         """The result of each of ``cells`` (dicts of grade_id, source, points, values), by grade_id.
 
         Results come back on the server's own output pipe, which only the server and the
         child it forks hold, each tagged with this request's token; a check that did not
-        finish (out of time or memory, or the child died) fails with that reason.
+        finish (out of time or memory, or the child died) fails with that reason. A cell's
+        ``code`` names are the student's code: the check calls them through ``code``
+        (:class:`messagelab.instructor.reverify.code.CodeRunner`), which runs them elsewhere.
         """
         self._setup()
         token = secrets.token_hex(16)
@@ -165,6 +197,11 @@ class CheckServer:
                 break
             if answer.get("done") == token:
                 break
+            call = answer.get("call")
+            if answer.get("token") == token and isinstance(call, dict):
+                reply = code(call) if code is not None else {"error": "this check has no student code", "type": ""}
+                self._send({"reply": reply, "id": answer.get("id")})
+                continue
             result = answer.get("result")
             if answer.get("token") != token or not isinstance(result, dict) or result.get("grade_id") not in wanted:
                 continue
@@ -233,13 +270,26 @@ def serve() -> int:
     signal.signal(signal.SIGALRM, on_alarm)
     for line in sys.stdin:
         request = json.loads(line)
+        if not isinstance(request, dict) or "token" not in request:
+            continue  # a late reply to a call whose check had already run out of time
         token = request["token"]
         child = os.fork()
         if child == 0:
             code = 1
+            calls = iter(range(1, 2**62))
+
+            def call(message: dict[str, Any], token: str = token, calls: Any = calls) -> dict[str, Any]:
+                number = next(calls)
+                say({"token": token, "call": message, "id": number})
+                for reply in sys.stdin:  # skip the late reply of a call that ran out of time
+                    answer = json.loads(reply)
+                    if isinstance(answer, dict) and answer.get("id") == number:
+                        return answer["reply"]
+                raise RuntimeError("the grader stopped answering")
+
             try:
                 code = _run_cells(request["cells"], namespace, float(job["timeout"]), job.get("ignore_pattern"),
-                                  lambda result, token=token: say({"token": token, "result": result}))
+                                  lambda result, token=token: say({"token": token, "result": result}), call)
             finally:
                 control.flush()
                 os._exit(code)
@@ -249,14 +299,23 @@ def serve() -> int:
 
 
 def _run_cells(cells: list[dict[str, Any]], namespace: dict[str, Any], timeout: float, pattern: str | None,
-               report: Callable[[dict[str, Any]], None]) -> int:
-    """Each test cell on its plain values, in a forked child; ``report`` gets each one's result."""
+               report: Callable[[dict[str, Any]], None],
+               call: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> int:
+    """Each test cell on its plain values, in a forked child; ``report`` gets each one's result.
+
+    A cell's ``code`` names are bound to :class:`~messagelab.grading.code.Remote` handles
+    whose calls go through ``call`` to the student's code, wherever it runs.
+    """
     import contextlib
     import io
     import signal
     import traceback
 
+    from messagelab.grading.code import Remote
+
     for cell in cells:
+        for name in cell.get("code", ()):
+            namespace[name] = Remote(name, call or _no_code)
         for name, tree in cell["values"].items():
             namespace.pop(name, None)
             if tree != {"missing": True}:
@@ -298,6 +357,10 @@ def _run_cells(cells: list[dict[str, Any]], namespace: dict[str, Any], timeout: 
                 "earned": earned if failure is None else 0.0, "reason": failure or "passed",
                 "stdout": out_text.getvalue()[:MAX_STDOUT_CHARS]})
     return 0
+
+
+def _no_code(message: dict[str, Any]) -> dict[str, Any]:
+    return {"error": "the student's code is not available to this check", "type": ""}
 
 
 def _run_as_cell(source: str, namespace: dict[str, Any], filename: str) -> Any:

@@ -15,8 +15,9 @@ One execution of the submission serves both nbgrader's grade and re-verification
 
 A kernel that dies or hangs past interruption stops the run: the test cells before it keep
 their verdicts and those after it fail with the reason, so a crash costs only the cells it
-affected. A test cell whose answer is code (a function the student writes) cannot be
-checked on plain values; it runs in the kernel as in plain nbgrader and the verdict says so.
+affected. A test cell whose answer is code (a function or class the student writes) is
+judged in the clean process too: the code itself runs in a sandboxed process of its own,
+holding only the cells that define it, and hands back plain values (code.py).
 
 The worker that runs nbgrader (:mod:`messagelab.instructor.autograde`) sets the job with
 :func:`start_job` before each submission; without a job this step refuses to run, so it can
@@ -36,6 +37,7 @@ from nbgrader.preprocessors import Execute
 
 from messagelab.instructor.kernels import Warm, preload_for, restore_all, sandboxed_kernel_manager
 from messagelab.instructor.reverify.checks import CheckServer, CheckSetupError
+from messagelab.instructor.reverify.code import CodeRunner, student_slice
 from messagelab.instructor.reverify.plain import MAX_SNAPSHOT_CHARS, NotPlain, decode, parse_snapshot, snapshot_source
 from messagelab.instructor.reverify.plan import Plan, TestCell, is_test, nbgrader_meta
 from messagelab.instructor.reverify.settings import Settings
@@ -126,11 +128,10 @@ class VerifiedExecute(Execute):
                 return super().preprocess(nb, resources, km)
             finally:
                 restore_all()
-        self._plan, self._nonce = plan, job.nonce
+        self._plan, self._nonce, self._job = plan, job.nonce, job
         self._values: dict[str, dict[str, Any]] = {}
         self._failures: dict[str, str] = {}
         self._ran_cells = 0
-        self._ran_tests: set[str] = set()
         stopped: str | None = None
         try:
             checks = check_server(plan, job.settings, job.sandbox)  # a new one imports while the kernel starts
@@ -154,12 +155,10 @@ class VerifiedExecute(Execute):
     def preprocess_cell(self, cell: Any, resources: Any, index: int) -> tuple[Any, Any]:
         test = self._plan.test(nbgrader_meta(cell).get("grade_id", "")) if is_test(cell) else None
         self._ran_cells += 1
-        if test is None or test.code_answers:
-            done = super().preprocess_cell(cell, resources, index)
-            if test is not None:
-                self._ran_tests.add(test.grade_id)
-            return done
-        probe = nbformat.v4.new_code_cell(snapshot_source(self._nonce, test.grade_id, test.answers))
+        if test is None:
+            return super().preprocess_cell(cell, resources, index)
+        plain = [name for name in test.answers if name not in test.code_answers]
+        probe = nbformat.v4.new_code_cell(snapshot_source(self._nonce, test.grade_id, plain))
         try:
             self.execute_cell(probe, index, store_history=False)
         finally:
@@ -210,23 +209,14 @@ class VerifiedExecute(Execute):
         verdicts: dict[str, Verdict] = {}
         to_check = []
         for test in plan.tests:
-            if test.code_answers and test.grade_id not in self._ran_tests:
-                why = stopped or "the test cell did not run"
-                verdicts[test.grade_id] = Verdict(plan.notebook, test.grade_id, False, why, test.points, 0.0)
-                continue
-            if test.code_answers:
-                names = ", ".join(test.code_answers)
-                verdicts[test.grade_id] = Verdict(
-                    plan.notebook, test.grade_id, None,
-                    f"not re-verified: it runs {names}, code the student writes; nbgrader's score stands", test.points)
-                continue
             values = self._values.get(test.grade_id)
             if values is None:
                 why = self._failures.get(test.grade_id) or stopped or "the notebook has no such test cell"
                 verdicts[test.grade_id] = Verdict(plan.notebook, test.grade_id, False, why, test.points, 0.0)
                 continue
             problem = None
-            for name in test.answers:
+            plain = [name for name in test.answers if name not in test.code_answers]
+            for name in plain:
                 tree = values.get(name, {"missing": True})
                 if tree == {"missing": True}:
                     continue  # the check itself fails with a NameError, as in the notebook
@@ -239,8 +229,9 @@ class VerifiedExecute(Execute):
                 verdicts[test.grade_id] = Verdict(plan.notebook, test.grade_id, False, problem, test.points, 0.0)
             else:
                 to_check.append({"grade_id": test.grade_id, "source": test.source, "points": test.points,
-                                 "values": {n: values.get(n, {"missing": True}) for n in test.answers}})
-        results = checks.run(to_check) if to_check else {}
+                                 "values": {n: values.get(n, {"missing": True}) for n in plain},
+                                 "code": list(test.code_answers)})
+        results = self._check(nb, checks, to_check) if to_check else {}
         shown: dict[str, str] = {}
         for cell in to_check:
             result = results[cell["grade_id"]]
@@ -253,6 +244,19 @@ class VerifiedExecute(Execute):
             if is_test(cell) and verdict is not None and verdict.passed is not None:
                 cell.outputs = _outputs(verdict, shown.get(grade_id, ""))
         return [verdicts[test.grade_id] for test in plan.tests]
+
+
+    def _check(self, nb: Any, checks: CheckServer, cells: list[dict[str, Any]]) -> dict[str, Any]:
+        """The clean verdicts of ``cells``; the student's code, if they read any, runs in a process of its own."""
+        names = sorted({name for cell in cells for name in cell["code"]})
+        if not names:
+            return checks.run(cells)
+        runner = CodeRunner(student_slice(nb.cells, names), timeout_s=self._job.settings.cell_timeout_s,
+                            sandbox=self._job.sandbox)
+        try:
+            return checks.run(cells, runner.call)
+        finally:
+            runner.close()
 
 
 def _outputs(verdict: Verdict, stdout: str) -> list[Any]:

@@ -96,7 +96,7 @@ class TestCell:
     points: float
     answers: tuple[str, ...]  # names the student's cells bind, read by this cell
     answer_cell: str | None  # the solution cell above it: where a comment goes
-    code_answers: tuple[str, ...] = ()  # answers that are functions: the cell is not re-verified
+    code_answers: tuple[str, ...] = ()  # answers that are code: they run in a process of their own (code.py)
 
 
 @dataclass(frozen=True)
@@ -119,11 +119,11 @@ def plan(source_notebook: Path) -> Plan:
     """Read the instructor's notebook: test cells, the answers each reads, and the setup.
 
     A test cell's answers are the names it reads that the instructor's solution cells bind
-    (imports aside). A cell reading an answer that the solution binds to code (``def``,
-    ``class``, a lambda) cannot be checked on plain values: it is marked and left to
-    nbgrader. The setup is the smallest slice of the other code cells (no solution, no
-    test) that binds every other name the tests read: imports and the assignments they
-    depend on, never an explorer or a display. Statements that only have side effects
+    (imports aside). An answer that the solution binds to code (``def``, ``class``, a
+    lambda) is marked: its check calls it in a process of its own (code.py). The setup
+    is the smallest slice of the other code cells (no solution, no test) that binds every
+    other name the tests read: imports and the assignments they depend on, never an
+    explorer or a display. Statements that only have side effects
     (``warnings.filterwarnings(...)``) are not part of it; test cells must not rely on them.
     """
     import nbformat
