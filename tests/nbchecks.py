@@ -314,14 +314,16 @@ _PROMPT = re.compile(r"^\d+\. \*\*(?P<title>[^*]+?)\.?\*\*", re.M)
 
 
 def prompt_titles(notebook: Path, marker: str = "Try these") -> list[str]:
-    """The titles of the numbered prompts (``1. **Capacity.** …``) in the cell that starts with ``marker``.
+    """The titles of the numbered prompts (``1. **Capacity.** …``) in the cells that start with ``marker``.
 
-    A notebook's prompts each ask for an observation the explorer must show; the assignment's
-    prompt tests name one test per title, and a test compares the two lists.
+    A notebook's prompts each ask for an observation an explorer must show (one cell of them
+    after each explorer, in order); the assignment's prompt tests name one test per title,
+    and a test compares the two lists.
     """
     nb = nbformat.read(notebook, as_version=4)
-    cell = next(c for c in nb.cells if c.cell_type == "markdown" and c.source.startswith(marker))
-    return [m["title"] for m in _PROMPT.finditer(cell.source)]
+    cells = [c for c in nb.cells if c.cell_type == "markdown" and c.source.startswith(marker)]
+    assert cells, f"{notebook.name} has no cell of prompts starting {marker!r}"
+    return [m["title"] for cell in cells for m in _PROMPT.finditer(cell.source)]
 
 
 def observe(explorer, **controls):
