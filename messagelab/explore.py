@@ -9,15 +9,36 @@ explorer builds no user interface at all.
 
 from __future__ import annotations
 
+import contextlib
 import html
 import os
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import ipywidgets as widgets
 import plotly.graph_objects as go
 
 from messagelab.sim.validation import ConfigError
+
+
+@contextlib.contextmanager
+def one_update(figure: go.FigureWidget) -> Iterator[None]:
+    """``figure.batch_update()``: every change made inside reaches the chart in one message.
+
+    A batch sends each property it changes for every trace it touches; a trace that did not
+    change it gets a placeholder meaning "leave as it is", which the chart in JupyterLab
+    reads as a value (plotly 7: a trace whose ``x`` another trace's change filled in vanishes,
+    a colour falls back to the default). So every touched trace is sent its current value of
+    every property the batch sends, which is what the placeholder meant.
+    """
+    with figure.batch_update():
+        yield
+        edits = figure._batch_trace_edits
+        sent = {prop for changes in edits.values() for prop in changes}
+        for index, changes in edits.items():
+            for prop in sent - set(changes):
+                changes[prop] = figure.data[index][prop]
 
 
 def grading() -> bool:
@@ -97,7 +118,7 @@ class Explorer:
             self.summary.value = f"<p style='color:#b00020'><b>Not a valid setting:</b> {html.escape(str(e))}</p>"
             self.last_update_ms = (time.perf_counter() - start) * 1000
             return
-        with self.figure.batch_update():
+        with one_update(self.figure):
             text = self.draw(result)
         self.last_result = result
         self.summary.value = text

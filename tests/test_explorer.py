@@ -89,3 +89,24 @@ def test_a_kernels_first_chart_does_not_build_jsonschemas_iri_parsers() -> None:
              "print(sys.modules.get('rfc3987_syntax'), 'jsonschema' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120)
     assert out.stdout.split("\n")[:2] == ["invalid caught", "None True"], out.stdout + out.stderr
+
+
+def test_one_update_sends_every_touched_trace_each_property_the_batch_changes():
+    """A batch that changes ``x`` of one trace and the colour of another sends no placeholder to the chart."""
+    import plotly.graph_objects as go
+    from plotly.basedatatypes import Undefined
+
+    from messagelab.explore import one_update
+
+    figure = go.FigureWidget([go.Scatter(x=[1, 2], y=[1, 2], marker=dict(color="red")),
+                              go.Scatter(x=[1, 2], y=[2, 1], marker=dict(color="blue"))])
+    sent = []
+    figure._send_update_msg = lambda restyle_data, relayout_data, trace_indexes=None, source_view_id=None: (
+        sent.append((restyle_data, trace_indexes)))
+    with one_update(figure):
+        figure.data[0].x = [3, 4]
+        figure.data[1].marker.color = "green"
+    ((restyle, traces),) = sent
+    assert traces == [0, 1]
+    assert restyle == {"x": [[3, 4], (1, 2)], "marker.color": ["red", "green"]}
+    assert not any(value is Undefined for values in restyle.values() for value in values)
