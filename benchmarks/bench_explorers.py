@@ -51,8 +51,9 @@ import simpy
 from messagelab.assignments import ex02, ex03, lab1
 from messagelab.assignments.ex01 import LATENCY_TARGET_S
 from messagelab.assignments.ex01 import SCENARIO as BLACK_FRIDAY
+from messagelab.eventstore.clock import CLOCK
 from messagelab.eventstore.explorer import SnapshotExplorer, TimelineExplorer
-from messagelab.eventstore.trading import CLOCK, Trading
+from messagelab.eventstore.trading import Trading
 from messagelab.explore import Explorer
 from messagelab.microservices.explorer import FlowExplorer, SagaExplorer
 from messagelab.microservices.saga import SagaConfig

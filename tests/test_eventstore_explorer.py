@@ -21,6 +21,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from messagelab.eventstore import snapshots
+from messagelab.eventstore.clock import CLOCK
 from messagelab.eventstore.explorer import (
     INTERVALS,
     LoadCosts,
@@ -32,7 +33,7 @@ from messagelab.eventstore.explorer import (
     measured_costs,
     public_state,
 )
-from messagelab.eventstore.trading import CLOCK, Trading
+from messagelab.eventstore.trading import Trading
 
 #: Streams short enough to measure in a test, long enough for a snapshot every 100 to matter.
 LENGTHS = (100, 1_000, 5_000)

@@ -21,7 +21,8 @@ from typing import Any
 import pandas as pd
 from eventsourcing.domain import event
 
-from messagelab.eventstore.trading import CLOCK, InvariantError, Trading, TradingAggregate
+from messagelab.eventstore.clock import CLOCK, TimedAggregate
+from messagelab.eventstore.trading import InvariantError, Trading
 from messagelab.grading import plain, plain_number, student_check
 from messagelab.grading.code import drive
 from messagelab.sim.display import fmt, text_table
@@ -212,7 +213,7 @@ class LimitBreached(InvariantError):
     """A reservation the desk's limit cannot take: no event is recorded."""
 
 
-class DeskLimitBase(TradingAggregate):
+class DeskLimitBase(TimedAggregate):
     """A trading desk's daily notional limit, set by the risk committee; orders reserve against it.
 
     What it holds: ``desk``, ``limit`` and ``reserved`` (order id → notional, both plain);

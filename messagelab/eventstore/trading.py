@@ -30,16 +30,16 @@ which :func:`retrying` turns into a reload and a second try, so nothing is lost.
 
 from __future__ import annotations
 
-import contextlib
 import uuid
-from collections.abc import Callable, Iterator, Mapping
-from datetime import UTC, datetime
+from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any, TypeVar
 
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import event
 from eventsourcing.persistence import IntegrityError
 
+from messagelab.eventstore.clock import TimedAggregate
 from messagelab.eventstore.shredding import FORGOTTEN, KeyStore
 
 T = TypeVar("T")
@@ -51,56 +51,14 @@ class InvariantError(ValueError):
     """A command the domain refuses: it would break an invariant. No event is stored."""
 
 
-class MarketClock:
-    """Where every event's timestamp comes from: the wall clock, or a trading day replayed.
-
-    A scenario that needs "what did the system believe at 10:32" sets the time as its day
-    goes by (:meth:`at`); otherwise events are stamped with the current UTC time, as
-    ``eventsourcing`` stamps them.
-    """
-
-    def __init__(self) -> None:
-        self._now: datetime | None = None
-
-    def now(self) -> datetime:
-        return self._now if self._now is not None else datetime.now(tz=UTC)
-
-    @contextlib.contextmanager
-    def at(self, when: datetime) -> Iterator[MarketClock]:
-        """Stamp the events recorded inside the block at ``when`` (a timezone-aware time)."""
-        if when.tzinfo is None:
-            raise ValueError(f"when={when!r}: a timezone-aware time is needed (events are stamped in UTC)")
-        before, self._now = self._now, when
-        try:
-            yield self
-        finally:
-            self._now = before
-
-
-#: The clock of every trading event.
-CLOCK = MarketClock()
-
-
-class TradingAggregate(Aggregate):
-    """The base of the trading aggregates: their events are stamped by :data:`CLOCK`."""
-
-    class Event(Aggregate.Event):
-        @staticmethod
-        def create_timestamp() -> datetime:
-            return CLOCK.now()
-
-    class Created(Event, Aggregate.Created):
-        pass
-
-
 #: What every account opened before accounts had a currency was in.
 LEGACY_CURRENCY = "EUR"
 
 
-class Account(TradingAggregate):
+class Account(TimedAggregate):
     """A trading account: its owner, its currency and its cash, part of which buy orders hold reserved."""
 
-    class AccountOpened(TradingAggregate.Created):
+    class AccountOpened(TimedAggregate.Created):
         """Version 2 of the event carries the account's currency; version 1 did not.
 
         The store keeps every version-1 event as it was written (the log is immutable); reading
@@ -170,7 +128,7 @@ class Account(TradingAggregate):
         self.cash += amount
 
 
-class Order(TradingAggregate):
+class Order(TimedAggregate):
     """A limit order of one account for one instrument."""
 
     @event("OrderPlaced")
@@ -207,7 +165,7 @@ class Order(TradingAggregate):
         self.cancelled = True
 
 
-class Position(TradingAggregate):
+class Position(TimedAggregate):
     """The shares one account holds of one instrument (one aggregate per account and symbol)."""
 
     @staticmethod
