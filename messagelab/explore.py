@@ -37,8 +37,12 @@ def one_update(figure: go.FigureWidget) -> Iterator[None]:
         edits = figure._batch_trace_edits
         sent = {prop for changes in edits.values() for prop in changes}
         for index, changes in edits.items():
+            trace = figure.data[index]
             for prop in sent - set(changes):
-                changes[prop] = figure.data[index][prop]
+                try:
+                    changes[prop] = trace[prop]
+                except (KeyError, ValueError):
+                    pass  # a property of another kind of trace (a heatmap's z on a bar): nothing to keep
 
 
 def grading() -> bool:

@@ -110,3 +110,19 @@ def test_one_update_sends_every_touched_trace_each_property_the_batch_changes():
     assert traces == [0, 1]
     assert restyle == {"x": [[3, 4], (1, 2)], "marker.color": ["red", "green"]}
     assert not any(value is Undefined for values in restyle.values() for value in values)
+
+
+def test_one_update_leaves_out_what_another_kind_of_trace_does_not_have():
+    import plotly.graph_objects as go
+
+    from messagelab.explore import one_update
+
+    figure = go.FigureWidget([go.Bar(x=["a"], y=[1]), go.Heatmap(z=[[1]])])
+    sent = []
+    figure._send_update_msg = lambda restyle_data, relayout_data, trace_indexes=None, source_view_id=None: (
+        sent.append(restyle_data))
+    with one_update(figure):
+        figure.data[0].y = [2]
+        figure.data[1].z = [[3]]
+    ((restyle,),) = [sent]
+    assert restyle["y"] == [[2], None] and restyle["z"][1] == [[3]]   # a bar has no z: left as the batch had it
