@@ -380,8 +380,9 @@ class SnapshotExplorer(Explorer):
         fig.update_yaxes(title_text="load time (ms, log)", type="log", row=1, col=1)
         fig.update_xaxes(title_text="snapshot every … events (log)", type="log", row=1, col=2)
         fig.update_yaxes(title_text="load time (ms, log)", type="log", row=1, col=2, secondary_y=False)
+        # Ticks at powers of ten only: a second log axis over many decades labels stray values otherwise.
         fig.update_yaxes(title_text="snapshot storage (kB, log)", type="log", row=1, col=2, secondary_y=True,
-                         showgrid=False)
+                         showgrid=False, dtick=1)
         fig.update_layout(height=520, margin=dict(l=70, r=70, t=40, b=130),
                           legend=dict(orientation="h", y=-0.2, x=0.0))
         return go.FigureWidget(fig)
