@@ -202,8 +202,7 @@ def test_the_slice_of_a_submission_defines_its_code_and_nothing_else() -> None:
 
 def test_code_runs_in_its_own_process_and_only_plain_values_come_back() -> None:
     """A function answer is called in the code process; lies, loops and errors fail with a reason."""
-    from messagelab.grading.code import CodeError, Remote
-    from messagelab.instructor.reverify.code import CodeRunner, student_slice
+    from messagelab.instructor.reverify.code import CodeError, CodeRunner, Remote, student_slice
 
     names = ["doubled", "liar", "spins", "stubborn", "fails"]
     runner = CodeRunner(student_slice(STUDENT_CELLS, names), timeout_s=2)

@@ -311,7 +311,7 @@ def _run_cells(cells: list[dict[str, Any]], namespace: dict[str, Any], timeout: 
     import signal
     import traceback
 
-    from messagelab.grading.code import Remote
+    from messagelab.instructor.reverify.code import Remote
 
     for cell in cells:
         for name in cell.get("code", ()):

@@ -24,11 +24,13 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from messagelab.grading.code import resolve
 from messagelab.instructor.reverify.checks import LineReader
+from messagelab.instructor.reverify.plain import NotPlain, decode, encode
 from messagelab.instructor.reverify.plan import _loaded_names, _python, _stored_names, is_test
 from messagelab.instructor.sandbox import Sandbox, kill_tree
 
@@ -142,6 +144,62 @@ class CodeRunner:
         self._stop()
 
 
+class CodeError(RuntimeError):
+    """The student's code failed in a way that has no exception class the check knows."""
+
+
+class Remote:
+    """A student's function or class, living in another process: calls go there, plain values come back.
+
+    It is what the clean check process binds a code answer's name to; :func:`messagelab.grading.code.drive`
+    sends a driver's cases through it (``runs_elsewhere``).
+
+    ``call`` sends one request (``{"name", "driver", "args", "kwargs"}``, arguments as plain
+    trees) and returns the reply: ``{"value": tree}`` or ``{"error": message, "type": name}``.
+    """
+
+    runs_elsewhere = True
+
+    def __init__(self, name: str, call: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
+        self.name, self._call = name, call
+
+    def __repr__(self) -> str:
+        return f"<{self.name}, the student's code>"
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._request(None, args, kwargs)
+
+    def drive(self, driver: str, cases: list[Any]) -> list[Any]:
+        return self._request(driver, (cases,), {})
+
+    def _request(self, driver: str | None, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        reply = self._call({"name": self.name, "driver": driver, "args": encode(list(args), "arguments"),
+                            "kwargs": encode(kwargs, "arguments")})
+        if "error" in reply:
+            raise _exception(str(reply.get("type", "")), str(reply["error"]))
+        try:
+            return decode(reply.get("value"))
+        except NotPlain as error:
+            raise CodeError(f"{self.name} gave back something that is not plain data: {error}") from None
+
+
+def _exception(kind: str, message: str) -> BaseException:
+    """The error the student's code raised, as its own class when that is a built-in or ``messagelab``'s."""
+    import builtins
+
+    module, _, name = kind.partition(":")
+    try:
+        found = getattr(builtins, name) if module == "builtins" else resolve(kind)
+    except (ValueError, ImportError, AttributeError):
+        found = None
+    if isinstance(found, type) and issubclass(found, Exception):
+        try:
+            return found(message)
+        except Exception:  # noqa: BLE001 - a class that needs other arguments
+            pass
+    return CodeError(message)
+
+
 class _CallTimeout(BaseException):
     """A call that ran past its time (a BaseException, so ``except Exception`` in student code lets it by)."""
 
@@ -152,9 +210,6 @@ def serve() -> int:
     import contextlib
     import io
     import signal
-
-    from messagelab.grading.code import drive
-    from messagelab.instructor.reverify.plain import decode, encode
 
     control = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # the student's prints must not garble the replies
@@ -196,7 +251,8 @@ def serve() -> int:
                 code = namespace[request["name"]]
                 args, kwargs = decode(request["args"]), decode(request["kwargs"])
                 if request.get("driver"):
-                    value = drive(code, request["driver"], *args)  # the driver runs on every case
+                    run = resolve(request["driver"])
+                    value = [run(code, case) for case in args[0]]  # the driver, on every case
                 else:
                     value = code(*args, **kwargs)
                 tree = encode(value, request["name"] + "'s result")

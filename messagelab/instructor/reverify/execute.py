@@ -26,6 +26,7 @@ never fall back to the kernel's own verdict.
 
 from __future__ import annotations
 
+import re
 import secrets
 import tempfile
 from collections.abc import Mapping
@@ -266,7 +267,8 @@ def _outputs(verdict: Verdict, stdout: str) -> list[Any]:
         outputs.append(nbformat.v4.new_output("stream", name="stdout", text=stdout))
     if not verdict.passed:
         ename, _, evalue = verdict.reason.partition(": ")
-        if not evalue or not ename.replace(".", "").isidentifier():
+        bare_error = not evalue and re.fullmatch(r"[\w.]*(Error|Exception|Interrupt|Exit)", ename)
+        if not (evalue or bare_error) or not ename.replace(".", "").isidentifier():
             ename, evalue = "GradingFailed", verdict.reason
         outputs.append(nbformat.v4.new_output("error", ename=ename, evalue=evalue,
                                               traceback=[f"{ename}: {evalue}"]))
