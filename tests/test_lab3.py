@@ -221,8 +221,7 @@ def test_run_script_through_drive_gives_plain_outcomes_and_the_replayed_state(re
 def test_the_checks_reach_the_students_code_in_a_process_of_its_own():
     """As when the course grades: the notebook's solution cells sliced out and run elsewhere; the checks
     judge what comes back, visible and hidden, and a wrong answer fails there as in the kernel."""
-    from messagelab.grading.code import Remote
-    from messagelab.instructor.reverify.code import CodeRunner, student_slice
+    from messagelab.instructor.reverify.code import CodeRunner, Remote, student_slice
 
     nb = nbformat.read(NOTEBOOK, as_version=4)
     runner = CodeRunner(student_slice(nb.cells, ["Concert", "project", "held_at"]), timeout_s=20)
