@@ -195,3 +195,11 @@ def test_the_fit_follows_the_measured_loads():
         assert fixed + per_event * events == pytest.approx(ms, rel=0.25)
     # A year of the busiest account, replayed in full, is far beyond the budget.
     assert ex04.full_replay_s() * 1000 > 100 * ex04.LOAD_BUDGET_MS
+
+
+def test_erasure_keeps_every_event_and_makes_the_name_unreadable():
+    table = ex04.erasure_frame().data
+    before, after = table.loc["before erasure"], table.loc["after erasure"]
+    assert before["owner as read"] == ex04.CLIENT and after["owner as read"] == "(erased)"
+    assert before["events stored"] == after["events stored"] and before["owner as stored"] == after["owner as stored"]
+    assert ex04.CLIENT not in before["owner as stored"] and before["cash"] == after["cash"]

@@ -458,6 +458,27 @@ def read_model_frame(steps: Sequence[int] = (0, 3, 6, 100)) -> Any:
     return text_table(pd.DataFrame(rows).set_index("notifications applied"))
 
 
+def erasure_frame() -> Any:
+    """Crypto-shredding, shown: a client's name sealed with a key of their own, then the key forgotten.
+
+    The account's events are the same before and after: nothing in the log is rewritten. What
+    changes is that the name can no longer be read, by the store or by anyone with a copy of it.
+    """
+    from messagelab.eventstore.shredding import KeyStore
+
+    app = Trading(keys=KeyStore(":memory:"))
+    with CLOCK.at(at("09:30:00")):
+        account_id = app.open_account(CLIENT, 30_000)
+    stored = next(iter(app.history(account_id))).owner
+    rows = [("before erasure", app.owner_of(account_id), len(app.history(account_id)), f"{stored[:24]}…",
+             fmt(app.account(account_id).cash))]
+    app.erase_owner(account_id)
+    rows.append(("after erasure", app.owner_of(account_id), len(app.history(account_id)),
+                 f"{next(iter(app.history(account_id))).owner[:24]}…", fmt(app.account(account_id).cash)))
+    return text_table(pd.DataFrame(rows, columns=["", "owner as read", "events stored", "owner as stored",
+                                                  "cash"]).set_index(""))
+
+
 def deposit_recorded() -> str:
     """When the store learned of the morning's deposit (HH:MM), from the account's events."""
     app, account_id, _said = trading_day()
