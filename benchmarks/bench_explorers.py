@@ -61,6 +61,9 @@ from messagelab.microservices.saga import simulate as saga_simulate
 from messagelab.queues import QueueConfig, simulate
 from messagelab.queues.explorer import HEADLINE as QUEUE_HEADLINE
 from messagelab.queues.explorer import QueueExplorer
+from messagelab.resilience import ResilienceConfig
+from messagelab.resilience import simulate as resilience_simulate
+from messagelab.resilience.explorer import ResilienceExplorer
 from messagelab.sim.stats import mean_ci
 from messagelab.streaming import StreamConfig
 from messagelab.streaming import simulate as stream_simulate
@@ -165,6 +168,45 @@ def saga_baseline(repeats: int = 5, seed: int = 0, config: SagaConfig = _SAGA) -
 
     return {"model": "plain simpy bus: Poisson messages, latency, c handlers per service",
             "messages": messages, "repeats": repeats, "median_s": median_seconds(once, repeats)}
+
+
+#: The game day the resilience explorer starts on: the gateway out for 15 s, at 50 payments a second.
+_GAME_DAY = ResilienceConfig(arrival_rate_per_s=50.0, faults=(("outage", "gateway", 20.0, 15.0, 1.0),))
+
+
+def chain_baseline(repeats: int = 5, seed: int = 0, config: ResilienceConfig = _GAME_DAY) -> dict[str, Any]:
+    """The game day's payments through the plainest simpy chain: API, fraud check and gateway as resources.
+
+    As many payments as one run of ``config`` takes, arriving as a Poisson stream; each holds
+    a worker of each service in turn, nested, for an exponential time of the service's mean.
+    No timeouts, retries, breakers or faults: what simpy itself costs for that load.
+    """
+    payments = int(resilience_simulate(config, seed=seed).summary["payments"])
+    tiers = [(config.api_concurrency, config.api_latency_mean_s), (config.fraud_concurrency,
+             config.fraud_latency_mean_s), (config.gateway_concurrency, config.gateway_latency_mean_s)]
+
+    def once() -> None:
+        rng = random.Random(seed)
+        env = simpy.Environment()
+        workers = [simpy.Resource(env, capacity=c) for c, _ in tiers]
+
+        def call(level: int):
+            with workers[level].request() as request:
+                yield request
+                yield env.timeout(rng.expovariate(1 / tiers[level][1]))
+                if level + 1 < len(tiers):
+                    yield env.process(call(level + 1))
+
+        def source():
+            for _ in range(payments):
+                yield env.timeout(rng.expovariate(config.arrival_rate_per_s))
+                env.process(call(0))
+
+        env.process(source())
+        env.run()
+
+    return {"model": "plain simpy chain: Poisson payments, three nested services", "messages": payments,
+            "repeats": repeats, "median_s": median_seconds(once, repeats)}
 
 
 #: Records a plain simpy pipeline is timed on; the explorer's own load is extrapolated from it.
@@ -283,6 +325,13 @@ EXPLORERS: list[ExplorerCase] = [
         browser_case="lab2-kafka-tuning",
         baseline=lambda repeats: stream_baseline(repeats, config=PRIME_TIME),
         cold_move=("compression", "lz4"),
+    ),
+    ExplorerCase(
+        "game day",
+        lambda: ResilienceExplorer(_GAME_DAY),
+        [("breaker_wait_duration_in_open_state_s", 10.0), ("breaker_wait_duration_in_open_state_s", 60.0),
+         ("fault_duration_s", 20.0), ("fault_duration_s", 15.0)],
+        baseline=lambda repeats: chain_baseline(repeats),
     ),
     ExplorerCase(
         "snapshots",
