@@ -175,7 +175,11 @@ def test_the_budget_decides_the_verdict_and_the_largest_interval(explorer):
     for r in (generous, tight):
         assert r.largest_interval == largest_interval_within(r.budget_ms, r.fixed_ms, r.per_event_ms,
                                                              r.snapshot_read_ms)
-    assert generous.largest_interval > tight.largest_interval > 0
+    # On a slow machine reading one snapshot alone can take more than 1 ms: then no interval fits.
+    if tight.snapshot_read_ms > tight.budget_ms:
+        assert tight.largest_interval is None and generous.largest_interval > 0
+    else:
+        assert generous.largest_interval > tight.largest_interval > 0
 
 
 def test_the_summary_says_the_setting_in_words(explorer):
