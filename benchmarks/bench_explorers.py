@@ -48,7 +48,7 @@ from typing import Any
 import numpy as np
 import simpy
 
-from messagelab.assignments import ex02, ex03, lab1
+from messagelab.assignments import ex02, ex03, ex05, lab1, lab4
 from messagelab.assignments.ex01 import LATENCY_TARGET_S
 from messagelab.assignments.ex01 import SCENARIO as BLACK_FRIDAY
 from messagelab.eventstore.clock import CLOCK
@@ -131,6 +131,7 @@ def _neighbours(name: str, default: Any, step: Any) -> list[tuple[str, Any]]:
 _Q = SCENARIO.config
 _SAGA = ex02.SCENARIO.config
 _FLOW = lab1.SCENARIO.config
+_PAY = ex05.SCENARIO.config
 
 
 def saga_baseline(repeats: int = 5, seed: int = 0, config: SagaConfig = _SAGA) -> dict[str, Any]:
@@ -170,11 +171,7 @@ def saga_baseline(repeats: int = 5, seed: int = 0, config: SagaConfig = _SAGA) -
             "messages": messages, "repeats": repeats, "median_s": median_seconds(once, repeats)}
 
 
-#: The game day the resilience explorer starts on: the gateway out for 15 s, at 50 payments a second.
-_GAME_DAY = ResilienceConfig(arrival_rate_per_s=50.0, faults=(("outage", "gateway", 20.0, 15.0, 1.0),))
-
-
-def chain_baseline(repeats: int = 5, seed: int = 0, config: ResilienceConfig = _GAME_DAY) -> dict[str, Any]:
+def chain_baseline(repeats: int = 5, seed: int = 0, config: ResilienceConfig = lab4.SCENARIO.config) -> dict[str, Any]:
     """The game day's payments through the plainest simpy chain: API, fraud check and gateway as resources.
 
     As many payments as one run of ``config`` takes, arriving as a Poisson stream; each holds
@@ -327,11 +324,20 @@ EXPLORERS: list[ExplorerCase] = [
         cold_move=("compression", "lz4"),
     ),
     ExplorerCase(
+        "payments",
+        ex05.explorer,
+        _neighbours("fault_duration_s", ex05.BROWNOUT[3], 3.0)
+        + _neighbours("breaker_wait_duration_in_open_state_s", _PAY.breaker_wait_duration_in_open_state_s, 5.0),
+        browser_case="ex05-resilience-patterns",
+        baseline=lambda repeats: chain_baseline(repeats, config=_PAY),
+    ),
+    ExplorerCase(
         "game day",
-        lambda: ResilienceExplorer(_GAME_DAY),
-        [("breaker_wait_duration_in_open_state_s", 10.0), ("breaker_wait_duration_in_open_state_s", 60.0),
-         ("fault_duration_s", 20.0), ("fault_duration_s", 15.0)],
-        baseline=lambda repeats: chain_baseline(repeats),
+        lambda: ResilienceExplorer(lab4.SCENARIO.config),
+        _neighbours("fault_duration_s", lab4.BROWNOUT[3], 3.0)
+        + [("breaker_wait_duration_in_open_state_s", 5.0), ("breaker_wait_duration_in_open_state_s", 60.0)],
+        browser_case="lab4-circuit-breakers",
+        baseline=chain_baseline,
     ),
     ExplorerCase(
         "snapshots",

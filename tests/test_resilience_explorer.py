@@ -79,10 +79,39 @@ def test_without_a_breaker_the_retries_multiply_at_the_gateway(explorer):
 
 def test_the_summary_says_what_the_business_saw(explorer):
     text = explorer.summary.value
-    for words in ("payments succeeded", "revenue lost", "double charges", "SLA breaches", "gateway breaker opened"):
+    for words in ("payments succeeded", "revenue lost", "double charges", "SLA breaches",
+                  "times the gateway breaker opened"):
         assert words in text
 
 
 def test_nothing_is_built_while_nbgrader_grades(monkeypatch):
     monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
     assert ResilienceExplorer(OUTAGE).controls == {}
+
+
+def test_choosing_the_base_fault_again_brings_back_its_magnitude(explorer):
+    base = ResilienceExplorer(OUTAGE.replace(faults=(("brownout", "gateway", 20.0, 15.0, 20.0),)))
+    base.set(fault_kind="errors")
+    assert base.controls["fault_magnitude"].value == MAGNITUDES["errors"][0]
+    base.set(fault_kind="brownout")
+    assert base.last_result.config.faults == (("brownout", "gateway", 20.0, 15.0, 20.0),)
+
+
+def test_a_second_fault_on_the_timeline(monkeypatch):
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    assert not any(name.startswith("second_") for name in ResilienceExplorer(OUTAGE).controls)
+    explorer = ResilienceExplorer(OUTAGE, second_fault=True)
+    # It starts with none: the same run as without the second fault's controls.
+    assert explorer.controls["second_fault_kind"].value == NO_FAULT
+    assert explorer.last_result.config.faults == OUTAGE.faults
+    explorer.set(second_fault_kind="errors", second_fault_start_s=45.0, second_fault_duration_s=5.0)
+    assert explorer.controls["second_fault_magnitude"].value == MAGNITUDES["errors"][0]
+    assert explorer.last_result.config.faults == (OUTAGE.faults[0], ("errors", "gateway", 45.0, 5.0, 0.5))
+    shade = list(explorer.figure.data[0].x)
+    assert shade.count(None) == 1 and min(x for x in shade if x is not None) == 20.0 and max(
+        x for x in shade if x is not None) == 50.0
+    assert "then the gateway 50% of its answers failing from 45 s for 5 s" in explorer.summary.value
+    assert "after the last fault ended" in explorer.summary.value or "had not recovered" in explorer.summary.value
+    # A base with two faults starts on both.
+    both = ResilienceExplorer(explorer.last_result.config, second_fault=True)
+    assert both.last_result.config.faults == explorer.last_result.config.faults

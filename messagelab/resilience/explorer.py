@@ -1,6 +1,7 @@
 """The game-day explorer: inject a fault on the payment chain, watch what the patterns make of it.
 
-One fault on a timeline (its kind, the service it hits, when, how long, how bad), the load,
+One fault on a timeline (its kind, the service it hits, when, how long, how bad) — and, when
+asked for, a second one after it, as a game day that injects a fault again — the load,
 the gateway calls' retries and timeout, the circuit breaker's settings and the fallback. The
 chart shows, second by second, the share of payments that succeed (with the fault's window
 shaded), the state of the gateway's and the fraud check's breakers, and the calls reaching
@@ -45,42 +46,94 @@ MAGNITUDES: dict[str, tuple[float, float, float, float]] = {
 STATE_LEVELS = {CLOSED: 0, HALF_OPEN: 1, OPEN: 2}
 
 
+#: The second fault's window when the base config has none to start from: (start_s, duration_s).
+SECOND_WINDOW = (45.0, 5.0)
+#: The second fault's controls: the first fault's names with this prefix.
+SECOND = "second_"
+
+
 def fault_of(config: ResilienceConfig) -> tuple[str, str, float, float, float]:
-    """The fault the explorer starts with: the base config's only one, or a gateway brownout."""
-    if len(config.faults) == 1:
+    """The fault the explorer starts with: the base config's first one, or a gateway brownout."""
+    if config.faults:
         kind, tier, start, duration, magnitude = config.faults[0]
         return kind, tier, float(start), float(duration), float(magnitude)
     start, duration = DEFAULT_WINDOW
     return "brownout", "gateway", start, duration, MAGNITUDES["brownout"][0]
 
 
-class ResilienceExplorer(Explorer):
-    """A game day on the payment chain: one fault, the retries, the timeout, the breaker, the fallback.
+def second_fault_of(config: ResilienceConfig) -> tuple[str, str, float, float, float]:
+    """The second fault the explorer starts with: the base config's second one, or none (an outage's settings)."""
+    if len(config.faults) > 1:
+        kind, tier, start, duration, magnitude = config.faults[1]
+        return kind, tier, float(start), float(duration), float(magnitude)
+    start, duration = SECOND_WINDOW
+    return NO_FAULT, "gateway", min(start, config.duration_s - 1), duration, MAGNITUDES["outage"][0]
 
-    ``base`` is the scenario's chain (its load, services and defaults); if it holds exactly one
-    fault, that is where the fault controls start. ``sla_latency_s`` is drawn in the summary
-    when given (the scenario's own, otherwise the config's).
+
+def fault_controls(fault: tuple[str, str, float, float, float], horizon: float, prefix: str = "",
+                   label: str = "fault") -> dict[str, widgets.Widget]:
+    """One fault's controls — how long, from when, how bad, what, where — named ``prefix + fault_...``."""
+    kind, tier, start, duration, magnitude = fault
+    _, low, high, step = MAGNITUDES["outage" if kind == NO_FAULT else kind]
+    controls = {
+        f"{prefix}fault_duration_s": slider("float", f"{label} lasts (s)", duration, 1, horizon, 1),
+        f"{prefix}fault_start_s": slider("float", f"{label} starts at (s)", start, 0, horizon - 1, 1),
+        f"{prefix}fault_magnitude": slider("float", f"{label}: how bad" if prefix else "how bad", magnitude, low,
+                                           high, step),
+        f"{prefix}fault_kind": dropdown(label, [NO_FAULT, *FAULT_KINDS], kind),
+        f"{prefix}fault_tier": dropdown(f"{label} hits", list(FAULT_TIERS), tier),
+    }
+    if not prefix:
+        return controls  # the window first: the first slider of the explorer
+    # A later fault reads as a sentence: what, where, when, how long, how bad.
+    order = ("fault_kind", "fault_tier", "fault_start_s", "fault_duration_s", "fault_magnitude")
+    return {f"{prefix}{name}": controls[f"{prefix}{name}"] for name in order}
+
+
+def fault_from(values: dict[str, Any], prefix: str = "") -> tuple[tuple[Any, ...], ...]:
+    """The fault ``values`` describe (taking its controls out of them), as a config's faults: () for none."""
+    kind, tier = values.pop(f"{prefix}fault_kind"), values.pop(f"{prefix}fault_tier")
+    start, duration = values.pop(f"{prefix}fault_start_s"), values.pop(f"{prefix}fault_duration_s")
+    magnitude = values.pop(f"{prefix}fault_magnitude")
+    if kind == NO_FAULT:
+        return ()
+    _, low, high, _ = MAGNITUDES[kind]
+    return ((kind, tier, start, duration, min(max(magnitude, low), high)),)
+
+
+def fault_words(fault: tuple[str, str, float, float, float]) -> str:
+    """A fault as people say it: "the gateway 20× slower from 20 s for 15 s"."""
+    kind, tier, start, duration, magnitude = fault
+    what = {"errors": f"{magnitude:.0%} of its answers failing", "brownout": f"{magnitude:g}× slower",
+            "slow": f"{magnitude:g} s slower per call", "outage": "refusing every call",
+            "capacity_loss": f"{magnitude:.0%} of its workers gone"}[kind]
+    return f"the {html.escape(tier)} {what} from {fmt(start, 's')} for {fmt(duration, 's')}"
+
+
+class ResilienceExplorer(Explorer):
+    """A game day on the payment chain: a fault, the retries, the timeout, the breaker, the fallback.
+
+    ``base`` is the scenario's chain (its load, services and defaults); the fault controls start
+    on its first fault. With ``second_fault`` the timeline holds a second fault too (its
+    controls named ``second_fault_...``), starting on the base's second fault or on none.
+    ``sla_latency_s`` is drawn in the summary when given (the scenario's own, otherwise the
+    config's).
     """
 
     title = "Game day: the payment chain under a fault"
 
-    def __init__(self, base: ResilienceConfig, *, seed: int = 0, sla_latency_s: float | None = None) -> None:
-        self.base, self.seed = base, seed
+    def __init__(self, base: ResilienceConfig, *, seed: int = 0, sla_latency_s: float | None = None,
+                 second_fault: bool = False) -> None:
+        self.base, self.seed, self.second_fault = base, seed, second_fault
         self.sla_latency_s = sla_latency_s if sla_latency_s is not None else base.sla_latency_s
         super().__init__()
 
     def make_controls(self) -> dict[str, widgets.Widget]:
         b = self.base
-        kind, tier, start, duration, magnitude = fault_of(b)
-        _, low, high, step = MAGNITUDES[kind]
         horizon = b.duration_s
-        controls = {
-            # The fault's window first: the first slider of the explorer.
-            "fault_duration_s": slider("float", "fault lasts (s)", duration, 1, horizon, 1),
-            "fault_start_s": slider("float", "fault starts at (s)", start, 0, horizon - 1, 1),
-            "fault_magnitude": slider("float", "how bad", magnitude, low, high, step),
-            "fault_kind": dropdown("fault", [NO_FAULT, *FAULT_KINDS], kind),
-            "fault_tier": dropdown("fault hits", list(FAULT_TIERS), tier),
+        # The fault's window first: the first slider of the explorer.
+        controls = fault_controls(fault_of(b), horizon)
+        controls |= {
             "arrival_rate_per_s": slider("float", "payments/s", b.arrival_rate_per_s, 10, 200, 10),
             "gateway_timeout_s": slider("float", "gateway timeout (s)", b.gateway_timeout_s, 0.1, 10, 0.1),
             "gateway_max_attempts": slider("int", "gateway attempts", b.gateway_max_attempts, 1, 5, 1),
@@ -100,16 +153,27 @@ class ResilienceExplorer(Explorer):
                 "int", "trial calls (half-open)", b.breaker_permitted_calls_in_half_open_state, 1, 50, 1),
             "gateway_fallback": dropdown("fallback", list(FALLBACKS), b.gateway_fallback),
         }
+        if self.second_fault:
+            controls |= fault_controls(second_fault_of(b), horizon, SECOND, "second fault")
         # Registered before the explorer's own observer: a new kind of fault brings its own scale.
-        controls["fault_kind"].observe(self._kind_chosen, names="value")
+        for prefix in ("", SECOND) if self.second_fault else ("",):
+            controls[f"{prefix}fault_kind"].observe(
+                lambda change, prefix=prefix: self._kind_chosen(change, prefix), names="value")
         return controls
 
-    def _kind_chosen(self, change: dict[str, Any]) -> None:
-        """Give the magnitude slider the new kind's range and starting value, without a run of its own."""
+    def _kind_chosen(self, change: dict[str, Any], prefix: str = "") -> None:
+        """Give the magnitude slider the new kind's range and starting value, without a run of its own.
+
+        The starting value is the base config's own when the kind is its fault's (choosing the
+        scenario's fault again brings back the scenario's), otherwise the kind's default.
+        """
         if change["new"] == NO_FAULT:
             return
         value, low, high, step = MAGNITUDES[change["new"]]
-        magnitude, holding = self.controls["fault_magnitude"], getattr(self, "_holding", False)
+        kind, _, _, _, magnitude_0 = (second_fault_of if prefix else fault_of)(self.base)
+        if kind == change["new"]:
+            value = magnitude_0
+        magnitude, holding = self.controls[f"{prefix}fault_magnitude"], getattr(self, "_holding", False)
         self._holding = True
         try:
             magnitude.min, magnitude.max = min(magnitude.min, low), max(magnitude.max, high)
@@ -145,13 +209,7 @@ class ResilienceExplorer(Explorer):
 
     def config(self, values: dict[str, Any]) -> ResilienceConfig:
         v = dict(values)
-        kind, tier = v.pop("fault_kind"), v.pop("fault_tier")
-        start, duration, magnitude = v.pop("fault_start_s"), v.pop("fault_duration_s"), v.pop("fault_magnitude")
-        if kind == NO_FAULT:
-            faults: tuple[tuple[Any, ...], ...] = ()
-        else:
-            _, low, high, _ = MAGNITUDES[kind]
-            faults = ((kind, tier, start, duration, min(max(magnitude, low), high)),)
+        faults = fault_from(v) + (fault_from(v, SECOND) if self.second_fault else ())
         return self.base.replace(faults=faults, **v)
 
     def compute(self, values: dict[str, Any]) -> ResilienceResult:
@@ -160,11 +218,13 @@ class ResilienceExplorer(Explorer):
     def draw(self, r: ResilienceResult) -> str:
         f, ts, c = self.figure.data, r.timeseries, r.config
         t = ts["time_s"].to_numpy() + c.sample_interval_s / 2
-        if c.faults:
-            _, _, start, duration, _ = c.faults[0]
-            f[0].x, f[0].y = [start, start + duration, start + duration, start, start], [0, 0, 1.05, 1.05, 0]
-        else:
-            f[0].x, f[0].y = [], []
+        # Each fault's window, one closed shape after another (None separates them).
+        xs: list[float | None] = []
+        ys: list[float | None] = []
+        for _, _, start, duration, _ in c.faults:
+            xs += [start, start + duration, start + duration, start, start, None]
+            ys += [0, 0, 1.05, 1.05, 0, None]
+        f[0].x, f[0].y = xs[:-1], ys[:-1]
         f[1].x, f[1].y = t, ts["success_rate"].to_numpy()
         f[2].x, f[2].y = t, ts["availability"].to_numpy()
         starts = ts["time_s"].to_numpy()
@@ -191,7 +251,7 @@ def summary_rows(r: ResilienceResult) -> list[tuple[str, str]]:
         ("calls to the gateway per payment", f"{s['gateway_amplification']:.2f}"),
         ("retries, at every layer", fmt(s["retries"])),
         ("calls refused by an open breaker", fmt(s["calls_not_permitted"])),
-        ("gateway breaker opened", f"{fmt(s['gateway_breaker_opened'])} times"),
+        ("times the gateway breaker opened", fmt(s["gateway_breaker_opened"])),
         ("recovered after the fault ended", "not within the run" if _missing(recover) else fmt(recover, "s")),
     ]
 
@@ -204,18 +264,15 @@ def summary_html(r: ResilienceResult, sla_latency_s: float | None = None) -> str
     """The summary: what happened, in a sentence, then the figures."""
     s, c = r.summary, r.config
     if c.faults:
-        kind, tier, start, duration, magnitude = c.faults[0]
-        what = {"errors": f"{magnitude:.0%} of its answers failing", "brownout": f"{magnitude:g}× slower",
-                "slow": f"{magnitude:g} s slower per call", "outage": "refusing every call",
-                "capacity_loss": f"{magnitude:.0%} of its workers gone"}[kind]
-        fault = (f"With the {html.escape(tier)} {what} from {fmt(start, 's')} for {fmt(duration, 's')}, "
+        fault = (f"With {', then '.join(fault_words(x) for x in c.faults)}, "
                  f"{s['success_rate']:.1%} of payments succeeded")
     else:
         fault = f"With no fault, {s['success_rate']:.1%} of payments succeeded"
     recover = s["time_to_recover_s"]
     if c.faults:
+        last = "the last fault" if len(c.faults) > 1 else "the fault"
         fault += (", and the chain had not recovered when the run ended" if _missing(recover)
-                  else f", and it recovered {fmt(recover, 's')} after the fault ended")
+                  else f", and it recovered {fmt(recover, 's')} after {last} ended")
     if s["gateway_amplification"] > 1.5:
         fault += f"; every payment sent {s['gateway_amplification']:.1f} calls to the gateway on average"
     sla = f" (SLA {fmt(sla_latency_s, 's')})" if sla_latency_s is not None else ""
@@ -224,4 +281,5 @@ def summary_html(r: ResilienceResult, sla_latency_s: float | None = None) -> str
     return facts_html(sentence, summary_rows(r))
 
 
-__all__ = ["FAULT_TIERS", "MAGNITUDES", "NO_FAULT", "ResilienceExplorer", "fault_of", "summary_html", "summary_rows"]
+__all__ = ["FAULT_TIERS", "MAGNITUDES", "NO_FAULT", "SECOND", "ResilienceExplorer", "fault_controls", "fault_from",
+           "fault_of", "fault_words", "second_fault_of", "summary_html", "summary_rows"]
