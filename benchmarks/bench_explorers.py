@@ -58,6 +58,9 @@ from messagelab.explore import Explorer
 from messagelab.microservices.explorer import FlowExplorer, SagaExplorer
 from messagelab.microservices.saga import SagaConfig
 from messagelab.microservices.saga import simulate as saga_simulate
+from messagelab.multiregion import Dataset, MultiRegionConfig
+from messagelab.multiregion import simulate as multiregion_simulate
+from messagelab.multiregion.explorer import GlobalExplorer
 from messagelab.queues import QueueConfig, simulate
 from messagelab.queues.explorer import HEADLINE as QUEUE_HEADLINE
 from messagelab.queues.explorer import QueueExplorer
@@ -206,6 +209,50 @@ def chain_baseline(repeats: int = 5, seed: int = 0, config: ResilienceConfig = l
             "repeats": repeats, "median_s": median_seconds(once, repeats)}
 
 
+#: A global platform on six regions, five minutes of writes, Virginia failing: the global explorer's load.
+_WORLD = ("us-east-1", "eu-west-1", "eu-central-1", "ap-northeast-1", "ap-southeast-2", "sa-east-1")
+_GLOBAL = MultiRegionConfig(
+    regions=_WORLD, user_shares=(0.3, 0.15, 0.15, 0.2, 0.1, 0.1), writes_per_s=50, duration_s=300,
+    failed_region="us-east-1",
+    datasets=(Dataset(name="messages", data_class="personal", topology="active_passive", primary="us-east-1",
+                      replicas=("us-east-1", "eu-west-1", "ap-northeast-1"), write_share=0.3),
+              Dataset(name="likes", kind="counter", replicas=_WORLD, write_share=0.5, size_kb=0.2),
+              Dataset(name="posts", replicas=_WORLD, write_share=0.2)),
+)
+
+
+def replication_baseline(repeats: int = 5, seed: int = 0, config: MultiRegionConfig = _GLOBAL) -> dict[str, Any]:
+    """The platform's writes in the plainest simpy model: each write a process sending a copy to each replica.
+
+    As many writes as one run of ``config`` takes, arriving as a Poisson stream; each waits
+    for an exponential replication delay and then half a round trip per replica, one simpy
+    timeout each. No routing, quorums, conflicts or failures.
+    """
+    writes = int(multiregion_simulate(config, seed=seed).summary["writes"])
+    copies = max(len(d.replicas) for d in config.datasets) - 1
+    rate = config.writes_per_s
+
+    def once() -> None:
+        rng = random.Random(seed)
+        env = simpy.Environment()
+
+        def write():
+            yield env.timeout(rng.expovariate(1000 / config.replication_delay_ms))
+            for _ in range(copies):
+                yield env.timeout(rng.uniform(0.01, 0.15))
+
+        def source():
+            for _ in range(writes):
+                yield env.timeout(rng.expovariate(rate))
+                env.process(write())
+
+        env.process(source())
+        env.run()
+
+    return {"model": "plain simpy replication: a process per write, a timeout per copy", "messages": writes,
+            "repeats": repeats, "median_s": median_seconds(once, repeats)}
+
+
 #: Records a plain simpy pipeline is timed on; the explorer's own load is extrapolated from it.
 STREAM_SAMPLE = 50_000
 
@@ -338,6 +385,13 @@ EXPLORERS: list[ExplorerCase] = [
         + [("breaker_wait_duration_in_open_state_s", 5.0), ("breaker_wait_duration_in_open_state_s", 60.0)],
         browser_case="lab4-circuit-breakers",
         baseline=chain_baseline,
+    ),
+    ExplorerCase(
+        "global",
+        lambda: GlobalExplorer(_GLOBAL, "messages"),
+        _neighbours("replication_delay_ms", _GLOBAL.replication_delay_ms, 50.0)
+        + [("mode", "quorum"), ("mode", "async")],
+        baseline=replication_baseline,
     ),
     ExplorerCase(
         "snapshots",

@@ -15,7 +15,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "messagelab"
 
 #: Simulation domains: each imports only what every domain shares, so each is deletable alone.
-DOMAINS = ("queues", "microservices", "streaming", "eventstore", "resilience")
+DOMAINS = ("queues", "microservices", "streaming", "eventstore", "resilience", "multiregion")
 #: What a domain may import from the package besides itself.
 SHARED = ("messagelab.sim", "messagelab.explore")
 
