@@ -45,7 +45,7 @@ def backoff_s(strategy: str, attempt: int, *, base_s: float, cap_s: float, previ
     if strategy == "decorrelated_jitter":
         previous = base_s if previous_s is None else previous_s
         return min(cap_s, base_s + u * (3.0 * previous - base_s))
-    v = min(cap_s, base_s * 2.0 ** min(attempt, _MAX_EXPONENT))
+    v = ceiling_s(attempt, base_s=base_s, cap_s=cap_s)
     if strategy == "exponential":
         return v
     if strategy == "full_jitter":
@@ -53,6 +53,11 @@ def backoff_s(strategy: str, attempt: int, *, base_s: float, cap_s: float, previ
     if strategy == "equal_jitter":
         return v / 2.0 + u * v / 2.0
     raise ValueError(f"backoff strategy {strategy!r}; allowed: {', '.join(BACKOFFS)}")
+
+
+def ceiling_s(attempt: int, *, base_s: float, cap_s: float) -> float:
+    """The exponential sleep after ``attempt`` failed attempts, ``min(cap, base · 2^attempt)``: the jitters' ceiling."""
+    return min(cap_s, base_s * 2.0 ** min(attempt, _MAX_EXPONENT))
 
 
 def longest_backoffs_s(strategy: str, attempts: int, *, base_s: float, cap_s: float) -> float:
@@ -65,5 +70,5 @@ def longest_backoffs_s(strategy: str, attempts: int, *, base_s: float, cap_s: fl
             previous = min(cap_s, 3.0 * previous)
             total += previous
         else:
-            total += min(cap_s, base_s * 2.0 ** min(attempt, _MAX_EXPONENT))
+            total += ceiling_s(attempt, base_s=base_s, cap_s=cap_s)
     return total

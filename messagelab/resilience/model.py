@@ -80,7 +80,7 @@ import pandas as pd
 import simpy
 from simpy.events import NORMAL
 
-from messagelab.resilience.backoff import backoff_s
+from messagelab.resilience.backoff import backoff_s, ceiling_s
 from messagelab.resilience.breaker import OPEN, CircuitBreaker
 from messagelab.resilience.config import PROTECTED, TIERS, ResilienceConfig
 from messagelab.resilience.faults import Timeline, last_end_s
@@ -200,7 +200,8 @@ class _Hop:
     """The calls into one tier: the caller's time limiter, retries, breaker, bulkhead, fallback, budget."""
 
     __slots__ = ("index", "timeout_s", "max_attempts", "backoff", "breaker", "bulkhead", "fallback", "bucket",
-                 "pending", "armed", "permits", "retries", "timeouts", "r_timeout", "r_breaker", "r_bulkhead")
+                 "pending", "armed", "permits", "retries", "timeouts", "r_timeout", "r_breaker", "r_bulkhead",
+                 "ceiling_s")
 
     def __init__(self, cfg: ResilienceConfig, index: int) -> None:
         name = TIERS[index]
@@ -209,6 +210,9 @@ class _Hop:
         self.timeout_s = float(cfg.tier(name, "timeout_s"))
         self.max_attempts = cfg.tier(name, "max_attempts")
         self.backoff = cfg.tier(name, "backoff")
+        # Full jitter's ceiling for each count of failed tries, worked out once (backoff_s computes the same).
+        self.ceiling_s = [ceiling_s(t, base_s=cfg.backoff_base_s, cap_s=cfg.backoff_cap_s)
+                          for t in range(self.max_attempts + 1)]
         self.breaker = CircuitBreaker(cfg.breaker_settings, name) if ours and cfg.tier(name, "breaker") else None
         limit = cfg.tier(name, "bulkhead_max_concurrent_calls") if ours else None
         self.bulkhead = _Bulkhead(limit, cfg.tier(name, "bulkhead_max_wait_s")) if limit is not None else None
@@ -482,7 +486,8 @@ class _Chain:
                 else:
                     job.tries = tries + 1
                 if delay > 0:
-                    self.schedule(_Due(self.cb_retry_due, retry), NORMAL, delay)
+                    retry.callbacks = self.cb_retry_due  # the retry is its own event: no wrapper to build
+                    self.schedule(retry, NORMAL, delay)
                 else:
                     self.attempt(retry, now)
                 return
@@ -494,20 +499,25 @@ class _Chain:
             self.finish_work(job, ERROR if kind == TIMEOUT else kind, reason, now)
 
     def backoff_s(self, hop: _Hop, job: _Call | None, r: int, tries: int) -> float:
-        if hop.backoff == "none":
+        strategy = hop.backoff
+        if strategy == "none":
             return 0.0
-        cfg = self.cfg
-        previous = (self.sleep[r] if job is None else job.sleep) or cfg.backoff_base_s
-        sleep = backoff_s(hop.backoff, tries, base_s=cfg.backoff_base_s, cap_s=cfg.backoff_cap_s,
-                          previous_s=previous, u=next(self.u_backoff))
+        if strategy == "full_jitter":
+            # The strategy of most retries in a storm, without the general function's call.
+            sleep = next(self.u_backoff) * hop.ceiling_s[tries]
+        else:
+            cfg = self.cfg
+            previous = (self.sleep[r] if job is None else job.sleep) or cfg.backoff_base_s
+            sleep = backoff_s(strategy, tries, base_s=cfg.backoff_base_s, cap_s=cfg.backoff_cap_s,
+                              previous_s=previous, u=next(self.u_backoff))
         if job is None:
             self.sleep[r] = sleep
         else:
             job.sleep = sleep
         return sleep
 
-    def retry_due(self, event: _Due) -> None:
-        self.attempt(event.value, self.env.now)
+    def retry_due(self, call: _Call) -> None:
+        self.attempt(call, self.env.now)
 
     # --- a tier's side of a call -------------------------------------------------------------
 
