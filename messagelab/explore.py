@@ -19,6 +19,7 @@ from typing import Any
 import ipywidgets as widgets
 import plotly.graph_objects as go
 
+from messagelab.sim.budget import collector_paused
 from messagelab.sim.validation import ConfigError
 
 
@@ -116,14 +117,16 @@ class Explorer:
 
     def update(self) -> None:
         start = time.perf_counter()
-        try:
-            result = self.compute(self.values)
-        except ConfigError as e:
-            self.summary.value = f"<p style='color:#b00020'><b>Not a valid setting:</b> {html.escape(str(e))}</p>"
-            self.last_update_ms = (time.perf_counter() - start) * 1000
-            return
-        with one_update(self.figure):
-            text = self.draw(result)
+        # One answer to a slider allocates by the ten thousand; the cycle collector waits until it is given.
+        with collector_paused():
+            try:
+                result = self.compute(self.values)
+            except ConfigError as e:
+                self.summary.value = f"<p style='color:#b00020'><b>Not a valid setting:</b> {html.escape(str(e))}</p>"
+                self.last_update_ms = (time.perf_counter() - start) * 1000
+                return
+            with one_update(self.figure):
+                text = self.draw(result)
         self.last_result = result
         self.summary.value = text
         self.last_update_ms = (time.perf_counter() - start) * 1000
