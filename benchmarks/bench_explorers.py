@@ -48,7 +48,7 @@ from typing import Any
 import numpy as np
 import simpy
 
-from messagelab.assignments import ex02, ex03, ex05, lab1, lab4
+from messagelab.assignments import ex02, ex03, ex05, ex06, lab1, lab4
 from messagelab.assignments.ex01 import LATENCY_TARGET_S
 from messagelab.assignments.ex01 import SCENARIO as BLACK_FRIDAY
 from messagelab.eventstore.clock import CLOCK
@@ -58,9 +58,8 @@ from messagelab.explore import Explorer
 from messagelab.microservices.explorer import FlowExplorer, SagaExplorer
 from messagelab.microservices.saga import SagaConfig
 from messagelab.microservices.saga import simulate as saga_simulate
-from messagelab.multiregion import Dataset, MultiRegionConfig
+from messagelab.multiregion import MultiRegionConfig
 from messagelab.multiregion import simulate as multiregion_simulate
-from messagelab.multiregion.explorer import GlobalExplorer
 from messagelab.queues import QueueConfig, simulate
 from messagelab.queues.explorer import HEADLINE as QUEUE_HEADLINE
 from messagelab.queues.explorer import QueueExplorer
@@ -209,19 +208,11 @@ def chain_baseline(repeats: int = 5, seed: int = 0, config: ResilienceConfig = l
             "repeats": repeats, "median_s": median_seconds(once, repeats)}
 
 
-#: A global platform on six regions, five minutes of writes, Virginia failing: the global explorer's load.
-_WORLD = ("us-east-1", "eu-west-1", "eu-central-1", "ap-northeast-1", "ap-southeast-2", "sa-east-1")
-_GLOBAL = MultiRegionConfig(
-    regions=_WORLD, user_shares=(0.3, 0.15, 0.15, 0.2, 0.1, 0.1), writes_per_s=50, duration_s=300,
-    failed_region="us-east-1",
-    datasets=(Dataset(name="messages", data_class="personal", topology="active_passive", primary="us-east-1",
-                      replicas=("us-east-1", "eu-west-1", "ap-northeast-1"), write_share=0.3),
-              Dataset(name="likes", kind="counter", replicas=_WORLD, write_share=0.5, size_kb=0.2),
-              Dataset(name="posts", replicas=_WORLD, write_share=0.2)),
-)
+#: The global explorer's own load: Exercise 06's messages alone, Virginia failing.
+_MESSAGES = ex06.explorer("messages").last_result.config
 
 
-def replication_baseline(repeats: int = 5, seed: int = 0, config: MultiRegionConfig = _GLOBAL) -> dict[str, Any]:
+def replication_baseline(repeats: int = 5, seed: int = 0, config: MultiRegionConfig = _MESSAGES) -> dict[str, Any]:
     """The platform's writes in the plainest simpy model: each write a process sending a copy to each replica.
 
     As many writes as one run of ``config`` takes, arriving as a Poisson stream; each waits
@@ -388,9 +379,10 @@ EXPLORERS: list[ExplorerCase] = [
     ),
     ExplorerCase(
         "global",
-        lambda: GlobalExplorer(_GLOBAL, "messages"),
-        _neighbours("replication_delay_ms", _GLOBAL.replication_delay_ms, 50.0)
+        lambda: ex06.explorer("messages"),
+        _neighbours("replication_delay_ms", _MESSAGES.replication_delay_ms, 50.0)
         + [("mode", "quorum"), ("mode", "async")],
+        browser_case="ex06-global-messaging",
         baseline=replication_baseline,
     ),
     ExplorerCase(

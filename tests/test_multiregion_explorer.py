@@ -27,7 +27,10 @@ def explorer(monkeypatch) -> GlobalExplorer:
 
 
 def test_it_starts_on_the_base_design_with_a_slider_first(explorer):
-    assert explorer.last_result.config == BASE
+    # The chosen dataset alone, with its share of the writes: every figure is its users'.
+    c = explorer.last_result.config
+    assert c.datasets == (Dataset(**{**BASE.dataset("messages").__dict__, "write_share": 1.0}),)
+    assert c.writes_per_s == BASE.writes_per_s * 0.4 and c.replace(datasets=BASE.datasets, writes_per_s=30) == BASE
     assert type(next(iter(explorer.controls.values()))).__name__ == "FloatSlider"
     with pytest.raises(KeyError):
         GlobalExplorer(BASE, "feeds")
@@ -62,17 +65,23 @@ def test_the_failover_timeline_marks_each_step(explorer):
     tl = explorer.last_result.timeline
     marks = [x for x in explorer.figure.data[8].x if x is not None]
     assert marks[::2] == [tl.failed_s, tl.detected_s, tl.promoted_s, tl.failed_back_s]
-    assert [t for t in explorer.figure.data[8].text if t] == ["failed", "detected", "promoted", "failed back"]
+    assert list(explorer.figure.data[9].text) == ["failed", "detected", "promoted", "failed back"]
+    assert list(explorer.figure.data[9].x) == marks[::2]
+    # The map needs no base layer from plotly's CDN: an offline hub still draws it.
+    geo = explorer.figure.layout.geo
+    assert not any(getattr(geo, f"show{layer}") for layer in ("coastlines", "land", "countries", "ocean", "lakes",
+                                                                "rivers", "subunits"))
     accepted = np.asarray(explorer.figure.data[7].y)
     assert accepted.min() < 1 and "(RPO)" in explorer.summary.value
     explorer.set(failed_region=NO_FAILURE)
-    assert len(explorer.figure.data[8].x) == 0 and math.isnan(explorer.last_result.summary["rto_s"])
+    assert len(explorer.figure.data[8].x) == len(explorer.figure.data[9].x) == 0
+    assert math.isnan(explorer.last_result.summary["rto_s"])
     assert "(RPO)" not in explorer.summary.value
 
 
-def test_only_the_chosen_dataset_changes_and_a_bad_setting_says_why(explorer):
+def test_the_controls_design_the_chosen_dataset_and_a_bad_setting_says_why(explorer):
     explorer.set(mode="quorum", quorum=1)
     c = explorer.last_result.config
-    assert c.dataset("messages").mode == "quorum" and c.dataset("likes") == BASE.dataset("likes")
+    assert c.dataset("messages").mode == "quorum" and [d.name for d in c.datasets] == ["messages"]
     explorer.set(primary="ap-northeast-1")  # not among the replicas
     assert "Not a valid setting" in explorer.summary.value and "primary" in explorer.summary.value

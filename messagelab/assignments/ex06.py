@@ -18,6 +18,7 @@ import pandas as pd
 from messagelab.grading import check_close, evaluate, require, student_check
 from messagelab.grading.evaluate import Evaluation
 from messagelab.multiregion import CONFLICTS, MODES, TOPOLOGIES, Dataset, MultiRegionConfig, MultiRegionResult, simulate
+from messagelab.multiregion.explorer import GlobalExplorer
 from messagelab.multiregion.regions import INTRA_REGION_RTT_MS, REGIONS, rtt_ms
 from messagelab.sim.display import fmt, text_table
 from messagelab.sim.scenario import Scenario, Target
@@ -311,4 +312,11 @@ def check_other_failures(design: Any, seeds: Sequence[int] = VISIBLE_DAY_SEEDS) 
 
 
 __all__ = ["ID", "GRADES", "SCENARIO", "TARGETS", "check_design", "check_other_failures", "check_quorum_latency",
-           "check_transfer_cost", "design_config", "evaluate_design", "todays_design"]
+           "check_transfer_cost", "design_config", "evaluate_design", "explorer", "todays_design"]
+
+
+# --- the explorers -------------------------------------------------------------------------------------------
+def explorer(dataset: str, seed: int = 0) -> GlobalExplorer:
+    """One dataset's design on GlobalConnect as it is today, through Virginia's failure: its own writes alone."""
+    return GlobalExplorer(SCENARIO.config, dataset, seed=seed, latency_target_ms=LATENCY_TARGET_MS,
+                          traffic_scale=TRAFFIC_SCALE)

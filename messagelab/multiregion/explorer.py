@@ -54,18 +54,19 @@ def paths(config: MultiRegionConfig, d: Dataset) -> list[tuple[str, str, str, bo
 
 
 class GlobalExplorer(Explorer):
-    """One dataset's design across the world, the others held at ``base``.
+    """One dataset's design across the world: the dataset of ``base`` named ``dataset``, on its own.
 
-    ``dataset`` names the dataset the controls design; ``latency_target_ms`` (optional) is
-    drawn on the latency chart.
+    The run holds that dataset's writes only (its share of ``base``'s), so every figure is
+    its users'. ``latency_target_ms`` (optional) is drawn on the latency chart;
+    ``traffic_scale`` turns the simulated sample's transfer bill into the platform's.
     """
 
     title = "Global placement: where the data lives, how it travels, what users see"
 
     def __init__(self, base: MultiRegionConfig, dataset: str, *, seed: int = 0,
-                 latency_target_ms: float | None = None) -> None:
+                 latency_target_ms: float | None = None, traffic_scale: float = 1.0) -> None:
         self.base, self.dataset_name, self.seed = base, dataset, seed
-        self.latency_target_ms = latency_target_ms
+        self.latency_target_ms, self.traffic_scale = latency_target_ms, traffic_scale
         self.base.dataset(dataset)  # KeyError now rather than at the first slider move
         super().__init__()
 
@@ -96,7 +97,7 @@ class GlobalExplorer(Explorer):
 
     def make_figure(self) -> go.FigureWidget:
         fig = make_subplots(
-            rows=3, cols=2, row_heights=[0.5, 0.25, 0.25], vertical_spacing=0.09, horizontal_spacing=0.1,
+            rows=3, cols=2, row_heights=[0.46, 0.24, 0.3], vertical_spacing=0.11, horizontal_spacing=0.1,
             specs=[[{"type": "scattergeo", "colspan": 2}, None], [{"type": "xy"}, {"type": "xy"}],
                    [{"type": "xy", "colspan": 2}, None]],
             subplot_titles=("Regions and the paths the data travels (red: EEA personal data leaving the EEA)",
@@ -112,10 +113,15 @@ class GlobalExplorer(Explorer):
         fig.add_trace(go.Scatter(name="latency target", mode="lines", line=dict(color="grey", dash="dash")), 2, 1)
         fig.add_trace(go.Bar(name="staleness p99", marker_color="#fd8d3c"), 2, 2)
         fig.add_trace(go.Scatter(name="writes accepted", mode="lines", line=dict(color="#2ca02c")), 3, 1)
-        fig.add_trace(go.Scatter(name="failover steps", mode="lines+text", textposition="top right",
-                                 line=dict(color="grey", dash="dot")), 3, 1)
-        fig.update_geos(projection_type="natural earth", showcountries=True, countrycolor="#ddd",
-                        showland=True, landcolor="#f5f5f5")
+        fig.add_trace(go.Scatter(name="failover steps", mode="lines", line=dict(color="grey", dash="dot")), 3, 1)
+        fig.add_trace(go.Scatter(name="failover step", mode="text", textposition="middle right", showlegend=False,
+                                 textfont=dict(color="#444")), 3, 1)
+        # No base layer (coastlines, land, countries): plotly.js would fetch them from its CDN, which a hub
+        # without internet access cannot reach, and then draw nothing at all. A graticule places the regions.
+        fig.update_geos(projection_type="natural earth", showcoastlines=False, showland=False, showcountries=False,
+                        showocean=False, showlakes=False, showrivers=False, showframe=True, bgcolor="#f7fbff",
+                        lataxis=dict(showgrid=True, gridcolor="#dde6ee", dtick=30, range=[-60, 80]),
+                        lonaxis=dict(showgrid=True, gridcolor="#dde6ee", dtick=30, range=[-180, 180]))
         fig.update_yaxes(rangemode="tozero", row=2, col=1)
         fig.update_yaxes(rangemode="tozero", row=2, col=2)
         fig.update_yaxes(range=[-0.02, 1.08], title_text="share", row=3, col=1)
@@ -129,9 +135,9 @@ class GlobalExplorer(Explorer):
         failed = v.pop("failed_region")
         top = {k: v.pop(k) for k in ("replication_delay_ms", "dpf_certified")}
         d = self.dataset
-        mine = Dataset(**{**d.__dict__, **v, "replicas": tuple(v["replicas"])})
-        datasets = tuple(mine if x.name == d.name else x for x in self.base.datasets)
-        return self.base.replace(datasets=datasets, failed_region=None if failed == NO_FAILURE else failed, **top)
+        mine = Dataset(**{**d.__dict__, **v, "replicas": tuple(v["replicas"]), "write_share": 1.0})
+        return self.base.replace(datasets=(mine,), writes_per_s=self.base.writes_per_s * d.write_share,
+                                 failed_region=None if failed == NO_FAILURE else failed, **top)
 
     def compute(self, values: dict[str, Any]) -> MultiRegionResult:
         return simulate(self.config(values), seed=self.seed)
@@ -164,17 +170,18 @@ class GlobalExplorer(Explorer):
                  ("promoted", r.timeline.promoted_s), ("failed back", r.timeline.failed_back_s)]
         xs: list[float | None] = []
         ys: list[float | None] = []
-        labels: list[str] = []
-        for name, at in steps:
-            if math.isfinite(at):
-                xs += [at, at, None]
-                ys += [0, 1.05, None]
-                labels += ["", name, ""]
-        f[8].x, f[8].y, f[8].text = xs, ys, labels
-        return summary_html(r, self.dataset_name)
+        marks = [(name, at, foot) for (name, at), foot in zip(steps, (0.08, 0.3, 0.52, 0.08), strict=True)
+                 if math.isfinite(at)]
+        for _, at, _ in marks:
+            xs += [at, at, None]
+            ys += [0, 1.0, None]
+        f[8].x, f[8].y = xs, ys
+        # Each step named low beside its line, at staggered heights (detection follows the failure by seconds).
+        f[9].x, f[9].y, f[9].text = [m[1] for m in marks], [m[2] for m in marks], [m[0] for m in marks]
+        return summary_html(r, self.dataset_name, self.traffic_scale)
 
 
-def summary_rows(r: MultiRegionResult) -> list[tuple[str, str]]:
+def summary_rows(r: MultiRegionResult, traffic_scale: float = 1.0) -> list[tuple[str, str]]:
     """What users and the business saw, as named figures."""
     s, t = r.summary, r.regions
     worst = t.loc[t["write_p99_ms"].idxmax()] if t["write_p99_ms"].notna().any() else None
@@ -190,7 +197,7 @@ def summary_rows(r: MultiRegionResult) -> list[tuple[str, str]]:
         ("writes their author could not read back", fmt(s["read_your_writes_violations"])),
         ("concurrent writes (pairs) / updates lost to them", f"{fmt(s['conflicts'])} / {fmt(s['lost_updates'])}"),
         ("residency violations (paths)", fmt(s["residency_violations"])),
-        ("transfer between regions", f"{fmt(s['monthly_transfer_usd'], 'USD')} a month"),
+        ("transfer between regions", f"{fmt(s['monthly_transfer_usd'] * traffic_scale, 'USD')} a month"),
     ]
     if r.timeline.region is not None:
         rows += [("writes lost with the failure (RPO)", f"{fmt(s['rpo_writes'])} ({fmt(s['rpo_s'], 's')} of writes)"),
@@ -198,7 +205,7 @@ def summary_rows(r: MultiRegionResult) -> list[tuple[str, str]]:
     return rows
 
 
-def summary_html(r: MultiRegionResult, dataset: str) -> str:
+def summary_html(r: MultiRegionResult, dataset: str, traffic_scale: float = 1.0) -> str:
     """The summary: a sentence on the design and what it cost, then the figures."""
     s, c = r.summary, r.config
     d = c.dataset(dataset)
@@ -208,13 +215,13 @@ def summary_html(r: MultiRegionResult, dataset: str) -> str:
                 f"{html.escape(where)}; write p99 {fmt(s['write_latency_p99_ms'], 'ms')}, "
                 f"staleness p99 {fmt(s['staleness_p99_ms'], 'ms')}")
     if r.timeline.region is not None:
-        sentence += (f"; {REGIONS[r.timeline.region].city} failing lost {fmt(s['rpo_writes'])} writes and refused "
-                     f"writes for {fmt(s['rto_s'], 's')}")
+        sentence += (f"; {REGIONS[r.timeline.region].city} failing lost {fmt(s['rpo_writes'])} of them and refused "
+                     f"them for {fmt(s['rto_s'], 's')}")
     flagged = r.residency
     if len(flagged):
         sentence += (f". <b>{len(flagged)} path(s) move EEA personal data out of the EEA</b> "
                      f"({html.escape(flagged['breaks'].iloc[0].split(':')[0])})")
-    return facts_html(sentence + ".", summary_rows(r))
+    return facts_html(sentence + ".", summary_rows(r, traffic_scale))
 
 
 __all__ = ["NO_FAILURE", "GlobalExplorer", "paths", "summary_html", "summary_rows"]
