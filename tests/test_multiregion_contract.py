@@ -63,6 +63,8 @@ def test_a_dataset_round_trips_through_to_dict():
     (dict(conflict="crdt"), "conflict"),  # a register has no CRDT merge
     (dict(size_kb=500), "size_kb"),
     (dict(topology="ring"), "topology"),
+    (dict(topology="hub_and_spoke", mode="sync"), "mode"),
+    (dict(data_class="personal", topology="geo_partitioned", copies=3), "copies"),  # only Ireland and Tokyo lawful
 ])
 def test_a_bad_dataset_is_refused_naming_the_dataset_the_field_and_the_value(change, field):
     with pytest.raises(ConfigError) as refused:

@@ -11,6 +11,7 @@ import pytest
 
 from messagelab.multiregion import Dataset, MultiRegionConfig, residency_check, simulate
 from messagelab.multiregion.regions import INTRA_REGION_RTT_MS, REGIONS, RTT_MS, rtt_ms
+from messagelab.sim import ConfigError
 
 FIVE = ("us-east-1", "eu-west-1", "eu-central-1", "ap-northeast-1", "sa-east-1")
 
@@ -173,3 +174,26 @@ def test_the_monthly_transfer_bill_is_the_sending_regions_price_per_gb():
     cheaper = simulate(config.replace(datasets=(Dataset(topology="active_passive", primary="us-east-1",
                                                         replicas=FIVE, size_kb=4.0),)))
     assert cheaper.summary["monthly_transfer_usd"] == pytest.approx(bill * 0.02 / 0.138)
+
+
+def test_a_hub_forwards_every_spokes_writes_two_hops_and_pays_for_the_second():
+    hub = Dataset(topology="hub_and_spoke", primary="us-east-1", replicas=FIVE)
+    config = MultiRegionConfig(regions=FIVE, user_shares=(0.2,) * 5, writes_per_s=20, duration_s=20,
+                               rtt_jitter_cv=0.0, replication_delay_ms=0.0, datasets=(hub,))
+    r = simulate(config)
+    w = r.writes.set_index("write_id")
+    # Writes land near their users, as in active-active.
+    assert (w["coordinator"] == w["user_region"]).all()
+    lag = r.copies.assign(commit=lambda c: w.loc[c["write_id"], "commit_s"].to_numpy(),
+                          at=lambda c: w.loc[c["write_id"], "coordinator"].to_numpy())
+    lag = lag[lag["replica"] != lag["at"]]
+    expected = [(rtt_ms(a, b) if "us-east-1" in (a, b) else rtt_ms(a, "us-east-1") + rtt_ms("us-east-1", b)) / 2000
+                for a, b in zip(lag["at"], lag["replica"], strict=True)]
+    assert np.allclose(lag["applied_s"] - lag["commit"], expected)
+    # Tokyo's write: one copy from Tokyo to the hub, three from the hub.
+    price = {c: REGIONS[c].transfer_usd_per_gb for c in FIVE}
+    per_write = {c: (4 * price[c] if c == "us-east-1" else price[c] + 3 * price["us-east-1"]) for c in FIVE}
+    bill = sum(per_write[c] for c in w["coordinator"]) * 2.0 / 1024 / 1024 * 30 * 86400 / 20
+    assert r.summary["monthly_transfer_usd"] == pytest.approx(bill)
+    with pytest.raises(ConfigError):
+        hub.__class__(topology="hub_and_spoke", primary="us-east-1", replicas=FIVE, mode="sync").validate(FIVE, "d")

@@ -11,7 +11,10 @@ topology
 active_passive      every write goes to ``primary``; the other replicas copy it and serve reads
 active_active       every replica takes writes, from the users nearest to it; concurrent writes
                     to one key at two replicas conflict
-hub_and_spoke       writes go to ``primary`` (the hub), which sends them on to the spokes
+hub_and_spoke       every replica takes writes from the users nearest to it, as in active_active,
+                    but sends them to ``primary`` (the hub) only, which sends them on to the
+                    other spokes: two hops between spokes (Kafka MirrorMaker's aggregation
+                    pattern); asynchronous only
 geo_partitioned     each user's data lives in their home region, copied to the ``copies - 1``
                     nearest other regions — within the EEA for a user whose home is there
 ==================  ========================================================================
@@ -38,7 +41,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from messagelab.multiregion.regions import REGIONS
+from messagelab.multiregion.regions import REGIONS, personal_data_may_go
 from messagelab.sim.config import FrozenConfig
 from messagelab.sim.validation import ConfigError, check_choice, check_number, check_run_size
 
@@ -48,7 +51,9 @@ TOPOLOGIES = ("active_passive", "active_active", "hub_and_spoke", "geo_partition
 MODES = ("async", "sync", "quorum")
 CONFLICTS = ("lww", "crdt")
 #: Topologies whose writes all go through one region (``primary``).
-SINGLE_WRITER = ("active_passive", "hub_and_spoke")
+SINGLE_WRITER = ("active_passive",)
+#: Topologies with a ``primary``: the writer, or the hub every copy goes through.
+WITH_PRIMARY = ("active_passive", "hub_and_spoke")
 
 
 @dataclass(frozen=True)
@@ -98,8 +103,11 @@ class Dataset:
                 check_choice(f"{prefix}.replicas", r, regions, "a replica must be in one of the deployment's regions")
             if len(set(self.replicas)) != len(self.replicas):
                 raise ConfigError(f"{prefix}.replicas", self.replicas, "each region once")
-        if self.topology in SINGLE_WRITER:
+        if self.topology in WITH_PRIMARY:
             check_choice(f"{prefix}.primary", self.primary, self.replicas, "the primary holds a copy")
+        if self.topology == "hub_and_spoke" and self.mode != "async":
+            raise ConfigError(f"{prefix}.mode", self.mode, "'async' for hub_and_spoke",
+                              "the hub forwards copies after it has them; no spoke waits for another")
         others = (self.copies if self.topology == "geo_partitioned" else len(self.replicas)) - 1
         if self.mode == "quorum":
             check_number(f"{prefix}.quorum", self.quorum, 1, max(others, 1), integer=True,
@@ -197,6 +205,9 @@ class MultiRegionConfig(FrozenConfig):
             if not isinstance(d, Dataset):
                 raise ConfigError("datasets", d, "a Dataset (or its dict)")
             d.validate(self.regions, f"datasets[{d.name}]")
+        for d in self.datasets:
+            if d.topology == "geo_partitioned" and d.data_class == "personal":
+                self._check_lawful_copies(d)
         if abs(sum(d.write_share for d in self.datasets) - 1) > 1e-6:
             raise ConfigError("datasets", [d.write_share for d in self.datasets], "write shares that add up to 1")
         check_number("replication_delay_ms", self.replication_delay_ms, 0, 3_600_000, unit="ms")
@@ -216,6 +227,16 @@ class MultiRegionConfig(FrozenConfig):
         check_number("sample_interval_s", self.sample_interval_s, 0.1, 3600, unit="s")
         check_run_size("duration_s", self.duration_s, self.writes_per_s * self.duration_s, "writes",
                        allowed="a shorter run or fewer writes per second")
+
+    def _check_lawful_copies(self, d: Dataset) -> None:
+        """A geo-partitioned user's personal data needs as many regions it may lawfully be stored in as copies."""
+        for home, share in zip(self.regions, self.user_shares, strict=True):
+            lawful = sum(1 for r in self.regions if r == home or personal_data_may_go(
+                home, r, dpf_certified=self.dpf_certified, safeguards=self.transfer_safeguards))
+            if share > 0 and d.copies > lawful:
+                raise ConfigError(f"datasets[{d.name}].copies", d.copies, f"at most {lawful}",
+                                  f"personal data of users near {home} may be stored in only {lawful} of the "
+                                  "deployment's regions (GDPR Chapter V)")
 
     def dataset(self, name: str) -> Dataset:
         """The dataset called ``name``."""

@@ -47,9 +47,12 @@ def paths(config: MultiRegionConfig, d: Dataset) -> list[tuple[str, str, str, bo
 
         if land != home:
             out.add(("route", home, land, ok(land)))
+        hub = d.primary if d.topology == "hub_and_spoke" else land
+        if hub != land:
+            out.add(("copy", land, hub, ok(hub) and ok(land)))
         for r in sets[home]:
-            if r != land:
-                out.add(("copy", land, r, ok(r) and ok(land)))
+            if r not in (land, hub):
+                out.add(("copy", hub, r, ok(r) and ok(hub) and ok(land)))
     return sorted(out)
 
 

@@ -355,9 +355,16 @@ def simulate(config: MultiRegionConfig, *, seed: int = 0, budget: RunBudget | No
             # Each copy: when the replica has the write.
             applied = np.full((len(idx), len(reps)), math.nan)
             sent_ok = np.ones((len(idx), len(reps)), dtype=bool)
+            hub = regions.index(d.primary) if d.topology == "hub_and_spoke" else -1
             for k, r in enumerate(reps):
                 here = c == r
                 arrive = cm + pipeline_s[idx] + rtt[c, r] * jitter[idx, r] / 2
+                if hub >= 0 and r != hub:
+                    # A spoke's write reaches the other spokes through the hub: two hops.
+                    at_hub = cm + pipeline_s[idx] + rtt[c, hub] * jitter[idx, hub] / 2
+                    if failed == hub:
+                        at_hub = np.where(timeline.down(at_hub), timeline.back_s, at_hub)
+                    arrive = np.where(c == hub, arrive, at_hub + rtt[hub, r] * jitter[idx, r] / 2)
                 # A replica that acknowledged the write holds it when it commits.
                 arrive = np.where(acked[:, r], cm, arrive)
                 arrive = np.where(here, cm, arrive)
@@ -378,7 +385,10 @@ def simulate(config: MultiRegionConfig, *, seed: int = 0, budget: RunBudget | No
                 for k, r in enumerate(reps):
                     if r != failed:
                         on_survivor |= np.isfinite(applied[:, k]) & (applied[:, k] < math.inf)
-                lost = accepted & (c == failed) & ~on_survivor & (cm < timeline.failed_s)
+                # (With no other copy there is no one to take over, and nothing to discard: the region's
+                # writes are there again when it is back.)
+                lost = accepted & (c == failed) & ~on_survivor & (cm < timeline.failed_s) & any(
+                    r != failed for r in reps)
                 # Survivors that missed a write another survivor has get it from the promoted writer.
                 for k, r in enumerate(reps):
                     if r != failed:
@@ -394,10 +404,17 @@ def simulate(config: MultiRegionConfig, *, seed: int = 0, budget: RunBudget | No
             code[idx] = np.where(refused, _REFUSED, np.where(lost, _LOST, np.where(everywhere, _APPLIED, _PENDING)))
             lost_with[idx] = np.where(lost, f"failure of {timeline.region}", "")
             applied_at[np.ix_(idx[accepted], reps)] = applied[accepted]
-            # Transfer: one copy sent from the writer to each other replica (the hub forwards to spokes).
+            # Transfer: a copy sent from the writer to each other replica, billed where it is sent from —
+            # for a spoke, one copy to the hub, which sends the others.
             sent = accepted[:, None] & sent_ok & (np.asarray(reps)[None, :] != c[:, None])
             price = np.asarray([REGIONS[regions[ci]].transfer_usd_per_gb for ci in range(n_regions)])
-            transfer_usd += float((sent.sum(axis=1) * price[c]).sum() * d.size_kb / 1024 / 1024)
+            copies_sent = sent.sum(axis=1)
+            if hub >= 0:
+                spoke = (c != hub) & (copies_sent > 0)
+                usd = np.where(spoke, price[c] + (copies_sent - 1) * price[hub], copies_sent * price[c])
+            else:
+                usd = copies_sent * price[c]
+            transfer_usd += float(usd.sum() * d.size_kb / 1024 / 1024)
             # Reads by users near each region, served by the nearest replica holding their data
             # (while that replica is down, by the nearest one still up).
             def served(viewer: str, holders: tuple[str, ...] = sets[home], applied: np.ndarray = applied,
@@ -426,7 +443,7 @@ def simulate(config: MultiRegionConfig, *, seed: int = 0, budget: RunBudget | No
             sees = times <= commit[idx] + read_back[idx]
             ryw_ok[idx] = ~accepted | sees
         # Conflicts: concurrent writes to one key that landed at different regions.
-        if d.topology == "active_active":
+        if d.topology in ("active_active", "hub_and_spoke"):
             c_pairs, lost_here = _concurrent(np.flatnonzero(mine & (code != _REFUSED)), key, coord, commit,
                                              applied_at)
             conflicts += c_pairs
