@@ -210,7 +210,7 @@ def regions_frame() -> Any:
     """The regions: where, whose law, the users near each, what sending a GB from it costs."""
     rows = [(REGIONS[c].label, REGIONS[c].country, "yes" if REGIONS[c].eea else "no",
              {"yes": "yes", "dpf": "only for DPF-certified companies", "no": "no", "": "—"}[REGIONS[c].adequacy],
-             f"{share:.0%}", fmt(REGIONS[c].transfer_usd_per_gb, "USD"))
+             f"{share:.0%}", f"{REGIONS[c].transfer_usd_per_gb:.3f} USD")
             for c, share in zip(REGION_CODES, USER_SHARES, strict=True)]
     return text_table(pd.DataFrame(rows, columns=["region", "country", "in the EEA", "EU adequacy decision",
                                                   "users near it", "sending a GB to another region"])
@@ -265,6 +265,15 @@ def quorum_latency_ms(origin: str = QUORUM_ORIGIN, k: int = QUORUM_K) -> float:
     return INTRA_REGION_RTT_MS + others[k - 1]
 
 
+def quorum_frame() -> Any:
+    """The quorum question's facts."""
+    rows = [("the write lands in", REGIONS[QUORUM_ORIGIN].label),
+            ("acknowledged once it is held by", f"{QUORUM_K} of the other {len(REGION_CODES) - 1} regions"),
+            ("the user's round trip to the region it lands in", fmt(INTRA_REGION_RTT_MS, "ms")),
+            ("round trips between regions", "the matrix above, without variation")]
+    return text_table(pd.DataFrame(rows, columns=["the quorum write", "value"]).set_index("the quorum write"))
+
+
 @student_check("The quorum write's latency follows from the round-trip matrix.")
 def check_quorum_latency(ms: Any) -> None:
     check_close("quorum_write_ms", ms, quorum_latency_ms(), rel_tol=0.01,
@@ -283,6 +292,21 @@ def likes_bill_usd(origin: str = BILL_ORIGIN) -> float:
     per_s = SIM_WRITES_PER_S * TRAFFIC_SCALE * DATASETS["likes"]["write_share"] * share
     gb = per_s * DATASETS["likes"]["size_kb"] * (len(REGION_CODES) - 1) * 30 * 86400 / 1024 / 1024
     return gb * REGIONS[origin].transfer_usd_per_gb
+
+
+def bill_frame() -> Any:
+    """The transfer-bill question's facts."""
+    likes = DATASETS["likes"]
+    rows = [("writes at full traffic", f"{fmt(SIM_WRITES_PER_S * TRAFFIC_SCALE)} a second (the simulator's "
+                                       f"{fmt(SIM_WRITES_PER_S)}, times {TRAFFIC_SCALE})"),
+            ("likes", f"{likes['write_share']:.0%} of the writes, {fmt(likes['size_kb'], 'KB')} each"),
+            ("São Paulo's users", f"{USER_SHARES[REGION_CODES.index(BILL_ORIGIN)]:.0%} of the users, and of the "
+                                  "writes"),
+            ("each like written near São Paulo", f"copied to the {len(REGION_CODES) - 1} other regions"),
+            ("price", f"{REGIONS[BILL_ORIGIN].transfer_usd_per_gb:.3f} USD per GB sent from "
+                      f"{REGIONS[BILL_ORIGIN].label}"),
+            ("a month", "30 days; 1 GB = 1024 × 1024 KB")]
+    return text_table(pd.DataFrame(rows, columns=["the likes' transfer", "value"]).set_index("the likes' transfer"))
 
 
 @student_check("The monthly bill for copying São Paulo's likes follows from the traffic and the price.")
