@@ -53,6 +53,14 @@ def test_paths_out_of_the_eea_are_red_and_the_rest_green(explorer):
     assert explorer.last_result.summary["residency_violations"] == 0
 
 
+def test_the_cost_chart_bills_each_sending_region(explorer):
+    bars = np.asarray(explorer.figure.data[10].y, dtype=float)
+    assert list(explorer.figure.data[10].x) == list(R)
+    assert bars.sum() == pytest.approx(explorer.last_result.summary["monthly_transfer_usd"])
+    # Everything is written in Virginia and sent from there, but for the failover, when Ireland writes.
+    assert bars[0] > bars[1] > 0 and bars[2:].sum() == 0
+
+
 def test_the_first_slider_changes_the_charts(explorer):
     before = np.asarray(explorer.figure.data[6].y, dtype=float)
     explorer.set(replication_delay_ms=2000.0)

@@ -4,10 +4,11 @@ The map shows the deployment's regions (marker size: the users near each; EEA re
 outlined) and every path the dataset's data travels — a copy replicated from where writes
 land to each replica, and the route of each region's writes to where they land — green when
 it is allowed, red when it moves EEA users' personal data out of the EEA without a legal
-basis (GDPR Art. 44). Below it: each region's write latency (p50 and p99) and staleness
-(p99: how long after a write commits a reader near that region still sees the old value),
-and the failover timeline — the share of writes accepted each second, with the failure, its
-detection, the promotion and the failback marked. The summary gives RPO, RTO, conflicts and
+basis (GDPR Art. 44). Below it: each region's write latency (p50 and p99), staleness (p99:
+how long after a write commits a reader near that region still sees the old value) and the
+transfer it is billed for the copies it sends; and the failover timeline — the share of
+writes accepted each second, with the failure, its detection, the promotion and the
+failback marked. The summary gives RPO, RTO, conflicts and
 lost updates, read-your-writes violations, residency violations and the monthly transfer bill.
 """
 
@@ -100,11 +101,13 @@ class GlobalExplorer(Explorer):
 
     def make_figure(self) -> go.FigureWidget:
         fig = make_subplots(
-            rows=3, cols=2, row_heights=[0.46, 0.24, 0.3], vertical_spacing=0.11, horizontal_spacing=0.1,
-            specs=[[{"type": "scattergeo", "colspan": 2}, None], [{"type": "xy"}, {"type": "xy"}],
-                   [{"type": "xy", "colspan": 2}, None]],
+            rows=3, cols=3, row_heights=[0.46, 0.24, 0.3], vertical_spacing=0.11, horizontal_spacing=0.07,
+            specs=[[{"type": "scattergeo", "colspan": 3}, None, None],
+                   [{"type": "xy"}, {"type": "xy"}, {"type": "xy"}],
+                   [{"type": "xy", "colspan": 3}, None, None]],
             subplot_titles=("Regions and the paths the data travels (red: EEA personal data leaving the EEA)",
-                            "Write latency by users' region (ms)", "Staleness p99 by readers' region (ms)",
+                            "Write latency, by users' region (ms)", "Staleness p99, by readers' (ms)",
+                            "Transfer billed, by sender (USD/month)",
                             "Failover: share of writes accepted each second"),
         )
         fig.add_trace(go.Scattergeo(name="allowed path", mode="lines", line=dict(width=2, color=ALLOWED)), 1, 1)
@@ -119,6 +122,7 @@ class GlobalExplorer(Explorer):
         fig.add_trace(go.Scatter(name="failover steps", mode="lines", line=dict(color="grey", dash="dot")), 3, 1)
         fig.add_trace(go.Scatter(name="failover step", mode="text", textposition="middle right", showlegend=False,
                                  textfont=dict(color="#444")), 3, 1)
+        fig.add_trace(go.Bar(name="transfer a month", marker_color="#756bb1"), 2, 3)
         # No base layer (coastlines, land, countries): plotly.js would fetch them from its CDN, which a hub
         # without internet access cannot reach, and then draw nothing at all. A graticule places the regions.
         fig.update_geos(projection_type="natural earth", showcoastlines=False, showland=False, showcountries=False,
@@ -127,6 +131,7 @@ class GlobalExplorer(Explorer):
                         lonaxis=dict(showgrid=True, gridcolor="#dde6ee", dtick=30, range=[-180, 180]))
         fig.update_yaxes(rangemode="tozero", row=2, col=1)
         fig.update_yaxes(rangemode="tozero", row=2, col=2)
+        fig.update_yaxes(rangemode="tozero", row=2, col=3)
         fig.update_yaxes(range=[-0.02, 1.08], title_text="share", row=3, col=1)
         fig.update_xaxes(title_text="second", row=3, col=1)
         fig.update_layout(height=900, barmode="group", margin=dict(l=60, r=20, t=50, b=40),
@@ -165,6 +170,7 @@ class GlobalExplorer(Explorer):
         f[3].x = f[4].x = f[6].x = regions
         f[3].y, f[4].y = t["write_p50_ms"].to_numpy(), t["write_p99_ms"].to_numpy()
         f[6].y = t["staleness_p99_ms"].to_numpy()
+        f[10].x, f[10].y = regions, t["transfer_usd_month"].to_numpy() * self.traffic_scale
         if self.latency_target_ms is not None:
             f[5].x, f[5].y = [regions[0], regions[-1]], [self.latency_target_ms] * 2
         ts = r.timeseries

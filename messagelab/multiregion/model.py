@@ -276,7 +276,7 @@ def simulate(config: MultiRegionConfig, *, seed: int = 0, budget: RunBudget | No
     stale_region: list[np.ndarray] = []
     read_lat: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     conflicts = lost_updates = 0
-    transfer_usd = 0.0
+    sent_usd = np.zeros(n_regions)  # transfer billed to each region for the copies it sends
     lww_lost = np.zeros(n, dtype=bool)
 
     for di, d in enumerate(cfg.datasets):
@@ -409,12 +409,15 @@ def simulate(config: MultiRegionConfig, *, seed: int = 0, budget: RunBudget | No
             sent = accepted[:, None] & sent_ok & (np.asarray(reps)[None, :] != c[:, None])
             price = np.asarray([REGIONS[regions[ci]].transfer_usd_per_gb for ci in range(n_regions)])
             copies_sent = sent.sum(axis=1)
+            gb = d.size_kb / 1024 / 1024
             if hub >= 0:
                 spoke = (c != hub) & (copies_sent > 0)
-                usd = np.where(spoke, price[c] + (copies_sent - 1) * price[hub], copies_sent * price[c])
+                # Per sending region: a spoke pays for its copy to the hub, the hub for the rest.
+                np.add.at(sent_usd, c[spoke], price[c[spoke]] * gb)
+                np.add.at(sent_usd, np.full(int(spoke.sum()), hub), (copies_sent[spoke] - 1) * price[hub] * gb)
+                np.add.at(sent_usd, c[~spoke], copies_sent[~spoke] * price[c[~spoke]] * gb)
             else:
-                usd = copies_sent * price[c]
-            transfer_usd += float(usd.sum() * d.size_kb / 1024 / 1024)
+                np.add.at(sent_usd, c, copies_sent * price[c] * gb)
             # Reads by users near each region, served by the nearest replica holding their data
             # (while that replica is down, by the nearest one still up).
             def served(viewer: str, holders: tuple[str, ...] = sets[home], applied: np.ndarray = applied,
@@ -480,6 +483,7 @@ def simulate(config: MultiRegionConfig, *, seed: int = 0, budget: RunBudget | No
             "write_p50_ms": write_q[0], "write_p99_ms": write_q[1], "read_p50_ms": read_q[0],
             "read_p99_ms": read_q[1], "staleness_p50_ms": stale_q[0], "staleness_p99_ms": stale_q[1],
             "refused": int((near & ~accepted).sum()),
+            "transfer_usd_month": float(sent_usd[vi]) * _SECONDS_PER_MONTH / horizon if horizon > 0 else 0.0,
         })
     region_table = pd.DataFrame(rows)
     residency = residency_check(cfg, timeline)
@@ -513,7 +517,7 @@ def simulate(config: MultiRegionConfig, *, seed: int = 0, budget: RunBudget | No
         "detected_after_s": timeline.detected_s - timeline.failed_s if timeline.region else math.nan,
         "failed_back_at_s": timeline.failed_back_s if timeline.region else math.nan,
         "residency_violations": len(residency),
-        "monthly_transfer_usd": transfer_usd * _SECONDS_PER_MONTH / horizon if horizon > 0 else 0.0,
+        "monthly_transfer_usd": float(sent_usd.sum()) * _SECONDS_PER_MONTH / horizon if horizon > 0 else 0.0,
     }
     return MultiRegionResult(summary=summary, outcome=outcome, config=cfg, seed=seed, writes=writes, copies=copies,
                              regions=region_table, residency=residency, timeseries=ts, timeline=timeline)
