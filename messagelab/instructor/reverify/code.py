@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from messagelab.grading.code import resolve
-from messagelab.instructor.reverify.checks import LineReader
+from messagelab.instructor.reverify.lines import LineReader
 from messagelab.instructor.reverify.plain import NotPlain, decode, encode
 from messagelab.instructor.reverify.plan import _loaded_names, _python, _stored_names, is_test
 from messagelab.instructor.sandbox import Sandbox, kill_tree
