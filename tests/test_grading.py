@@ -11,6 +11,7 @@ from messagelab.grading import (
     Target,
     check_between,
     check_close,
+    check_count,
     design_changes,
     plain,
     plain_number,
@@ -79,6 +80,19 @@ def test_check_close_and_between_give_the_direction_never_the_bound():
         for secret in secrets:
             assert secret not in str(failure.value), (secret, str(failure.value))
     assert "Slow orders come back." in str(small.value)
+
+
+def test_check_count_says_which_way_and_why_never_the_count():
+    check_count("n", 12, 12, "multiply the layers.")
+    with pytest.raises(AssertionError) as many:
+        check_count("n", 13, 12, "multiply the layers.")
+    assert str(many.value) == "n = 13 is too many: multiply the layers."
+    with pytest.raises(AssertionError) as few:
+        check_count("n", 3, 12, "round up.", too_few="too few: a limit is not met")
+    assert str(few.value) == "n = 3 is too few: a limit is not met; round up."
+    assert "12" not in str(many.value) + str(few.value)
+    with pytest.raises(AssertionError, match="must be a number"):
+        check_count("n", "12", 12, "")
 
 
 def test_a_student_check_prints_a_tick_and_hides_its_own_frames(capsys):

@@ -11,7 +11,15 @@ from typing import Any
 
 import pandas as pd
 
-from messagelab.grading import config_from, design_changes, evaluate, plain, plain_number, require, student_check
+from messagelab.grading import (
+    check_count,
+    config_from,
+    design_changes,
+    evaluate,
+    plain,
+    require,
+    student_check,
+)
 from messagelab.grading.evaluate import Evaluation
 from messagelab.microservices.naming import past_tense
 from messagelab.microservices.saga import (
@@ -159,13 +167,9 @@ def messages_for_a_successful_order(coordination: str) -> int:
 def check_messages_per_order(choreography: Any, orchestration: Any) -> None:
     for name, value, coordination in (("messages_choreography", choreography, "choreography"),
                                       ("messages_orchestration", orchestration, "orchestration")):
-        x = plain_number(name, value)
-        expected = messages_for_a_successful_order(coordination)
-        if x != expected:
-            side = "too many" if x > expected else "too few"
-            raise AssertionError(
-                f"{name} = {x:g} is {side}: count one delivery per receiver of every message, "
-                "an event with two subscribers being two deliveries (the wiring table lists them).")
+        check_count(name, value, messages_for_a_successful_order(coordination),
+                    "count one delivery per receiver of every message, an event with two subscribers being two "
+                    "deliveries (the wiring table lists them).")
 
 
 # --- the saga -------------------------------------------------------------------------------

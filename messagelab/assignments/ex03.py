@@ -13,7 +13,15 @@ from typing import Any
 
 import pandas as pd
 
-from messagelab.grading import config_from, design_changes, evaluate, plain, plain_number, require, student_check
+from messagelab.grading import (
+    check_count,
+    config_from,
+    design_changes,
+    evaluate,
+    plain,
+    require,
+    student_check,
+)
 from messagelab.grading.evaluate import Evaluation
 from messagelab.sim.display import fmt, text_table
 from messagelab.sim.scenario import Scenario, Target, targets_frame
@@ -218,12 +226,9 @@ def partitions_needed() -> int:
 
 @student_check("The partition count for the tenfold peak follows the rule.")
 def check_partition_count(partitions: Any) -> None:
-    x = plain_number("partitions_for_growth", partitions)
-    expected = partitions_needed()
-    if x != expected:
-        side = "too many: the rule gives the least that works" if x > expected else (
-            "too few: one of the two limits is not met (which one binds here?)")
-        raise AssertionError(f"partitions_for_growth = {x:g} is {side}; round up, a partition is indivisible.")
+    check_count("partitions_for_growth", partitions, partitions_needed(), "round up, a partition is indivisible.",
+                too_many="too many: the rule gives the least that works",
+                too_few="too few: one of the two limits is not met (which one binds here?)")
 
 
 # --- the record key -------------------------------------------------------------------------

@@ -19,7 +19,15 @@ import ipywidgets as widgets
 import pandas as pd
 
 from messagelab.explore import slider, toggle
-from messagelab.grading import check_close, config_from, design_changes, evaluate, plain_number, require, student_check
+from messagelab.grading import (
+    check_close,
+    check_count,
+    config_from,
+    design_changes,
+    evaluate,
+    require,
+    student_check,
+)
 from messagelab.grading.evaluate import Evaluation, worst_text
 from messagelab.resilience import BACKOFFS, FALLBACKS, ResilienceConfig, ResilienceResult, simulate
 from messagelab.resilience.explorer import ResilienceExplorer
@@ -390,12 +398,9 @@ def tries_per_payment() -> int:
 
 @student_check("The calls one payment can make to the card network are right for today's settings.")
 def check_amplification(calls: Any) -> None:
-    x = plain_number("calls_per_payment", calls)
-    expected = tries_per_payment()
-    if x != expected:
-        side = "too many" if x > expected else "too few"
-        raise AssertionError(f"calls_per_payment = {x:g} is {side}: every layer that retries multiplies the "
-                             "calls of the layer below it, the merchants' checkouts included.")
+    check_count("calls_per_payment", calls, tries_per_payment(),
+                "every layer that retries multiplies the calls of the layer below it, the merchants' checkouts "
+                "included.")
 
 
 # --- the design ----------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from messagelab.grading import config_from, design_changes, evaluate, plain_number, require, student_check
+from messagelab.grading import check_count, config_from, design_changes, evaluate, require, student_check
 from messagelab.grading.evaluate import Evaluation
 from messagelab.sim.display import fmt, text_table
 from messagelab.sim.scenario import Scenario, Target, targets_frame
@@ -109,12 +109,9 @@ def records_per_batch_needed() -> int:
 
 @student_check("The records each batch must hold follow from the brokers' batch rate.")
 def check_batch_records(records: Any) -> None:
-    x = plain_number("records_per_batch_needed", records)
-    expected = records_per_batch_needed()
-    if x != expected:
-        side = "too many: fewer would do" if x > expected else "too few: the brokers could not take them all"
-        raise AssertionError(f"records_per_batch_needed = {x:g} is {side}; divide the events a second by the "
-                             "batches a second the cluster takes, and round up.")
+    check_count("records_per_batch_needed", records, records_per_batch_needed(),
+                "divide the events a second by the batches a second the cluster takes, and round up.",
+                too_many="too many: fewer would do", too_few="too few: the brokers could not take them all")
 
 
 # --- the tuning -----------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from messagelab.grading import config_from, design_changes, evaluate, plain_number, require, student_check
+from messagelab.grading import check_count, config_from, design_changes, evaluate, require, student_check
 from messagelab.grading.evaluate import Evaluation
 from messagelab.resilience import ResilienceConfig, ResilienceResult, simulate
 from messagelab.resilience.breaker import CLOSED, OPEN
@@ -213,12 +213,9 @@ def breaker_table() -> Any:
 # --- the retry amplification -------------------------------------------------------------------
 @student_check("The calls one payment can send to the gateway follow from every layer's attempts.")
 def check_amplification(calls: Any) -> None:
-    x = plain_number("gateway_calls_per_payment", calls)
-    expected = tries_per_payment()
-    if x != expected:
-        side = "too many" if x > expected else "too few"
-        raise AssertionError(f"gateway_calls_per_payment = {x:g} is {side}: each attempt a layer makes is a new "
-                             "call to the layer below, which makes all of its own attempts again.")
+    check_count("gateway_calls_per_payment", calls, tries_per_payment(),
+                "each attempt a layer makes is a new call to the layer below, which makes all of its own attempts "
+                "again.")
 
 
 # --- the breaker settings ------------------------------------------------------------------------

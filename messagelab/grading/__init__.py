@@ -7,6 +7,7 @@ they share. Nothing here names a hidden check.
 from messagelab.grading.answers import (
     check_between,
     check_close,
+    check_count,
     config_from,
     design_changes,
     plain,
@@ -22,6 +23,7 @@ __all__ = [
     "Target",
     "check_between",
     "check_close",
+    "check_count",
     "config_from",
     "design_changes",
     "evaluate",

@@ -66,6 +66,19 @@ def check_close(name: str, value: Any, expected: float, rel_tol: float = 0.05, h
         )
 
 
+def check_count(name: str, value: Any, expected: int, why: str, *, too_many: str = "too many",
+                too_few: str = "too few") -> None:
+    """Assert a whole-number answer is exactly ``expected``, saying which way it missed and ``why``.
+
+    ``why`` follows the side after a colon, or after a semicolon when the side carries a reason
+    of its own ("too few: the brokers could not take them all; …").
+    """
+    x = plain_number(name, value)
+    if x != expected:
+        side = too_many if x > expected else too_few
+        raise AssertionError(f"{name} = {x:g} is {side}{'; ' if ':' in side else ': '}{why}")
+
+
 def check_between(name: str, value: Any, low: float, high: float, hint: str = "",
                   too_small: str = "", too_large: str = "") -> None:
     """Assert ``low <= value <= high`` for a numeric answer, saying which side it missed.
