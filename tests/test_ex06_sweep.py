@@ -13,29 +13,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from test_ex06_checks import DESIGN, THREE
 
 from messagelab.assignments import ex06
 from messagelab.multiregion.regions import REGIONS, personal_data_may_go
 
-R = ex06.REGION_CODES
-THREE = ("us-east-1", "eu-west-1", "ap-northeast-1")
-
-
-def dataset(**changes):
-    return {"topology": "active_active", "mode": "async", "replicas": R, "primary": "us-east-1", "quorum": 1,
-            "copies": 2, "conflict": "lww", **changes}
-
-
-DESIGN = {
-    "posts": dataset(),
-    "likes": dataset(replicas=THREE, conflict="crdt"),
-    "messages": dataset(topology="geo_partitioned", mode="quorum", copies=3),
-    "feeds": dataset(replicas=THREE),
-}
 SWEEP = {
     "topology": ["active_passive", "active_active", "hub_and_spoke", "geo_partitioned"],
     "mode": ["async", "sync", "quorum"],
-    "replicas": [("us-east-1",), ("eu-west-1", "eu-central-1"), THREE, R[:4], R],
+    "replicas": [("us-east-1",), ("eu-west-1", "eu-central-1"), THREE, ex06.REGION_CODES[:4], ex06.REGION_CODES],
     "primary": ["us-east-1", "eu-west-1", "ap-northeast-1"],
     "quorum": [1, 2],
     "copies": [1, 2, 3, 4],

@@ -33,6 +33,7 @@ from messagelab.resilience import BACKOFFS, FALLBACKS, ResilienceConfig, Resilie
 from messagelab.resilience.explorer import ResilienceExplorer
 from messagelab.sim.display import fmt, text_table
 from messagelab.sim.scenario import Scenario, Target
+from messagelab.sim.workload import lognormal_params
 
 ID = "ex05-resilience-patterns"
 
@@ -234,8 +235,8 @@ def run(config: ResilienceConfig, *, seed: int = 0) -> ResilienceResult:
 # --- the scenario, as the notebook shows it --------------------------------------------------------
 def lognormal_percentile_s(mean_s: float, cv: float, pct: float) -> float:
     """The ``pct`` percentile of a lognormal latency with this mean and coefficient of variation."""
-    sigma2 = math.log1p(cv * cv)
-    return math.exp(math.log(mean_s) - sigma2 / 2 + NormalDist().inv_cdf(pct / 100) * math.sqrt(sigma2))
+    mu, sigma = lognormal_params(mean_s, cv)
+    return math.exp(mu + NormalDist().inv_cdf(pct / 100) * sigma)
 
 
 def _fault_text(fault: tuple[str, str, float, float, float]) -> str:

@@ -47,6 +47,7 @@ from messagelab.multiregion.regions import REGIONS, personal_data_may_go, rtt_ms
 from messagelab.sim.budget import RunBudget, run
 from messagelab.sim.result import SimResult
 from messagelab.sim.streams import streams
+from messagelab.sim.workload import lognormal_params
 
 OUTCOMES = ("applied", "pending", "lost", "refused")
 _APPLIED, _PENDING, _LOST, _REFUSED = range(len(OUTCOMES))
@@ -252,9 +253,8 @@ def simulate(config: MultiRegionConfig, *, seed: int = 0, budget: RunBudget | No
     shares = np.asarray([d.write_share for d in cfg.datasets])
     dataset = rng["datasets"].choice(len(cfg.datasets), size=n, p=shares / shares.sum())
     u_key = rng["keys"].random(n)
-    sigma2 = math.log1p(cfg.rtt_jitter_cv ** 2)
-    # One jitter factor per write for each message towards each region, and one for its way back.
-    jitter = (rng["rtt"].lognormal(-sigma2 / 2, math.sqrt(sigma2), (n, n_regions)) if cfg.rtt_jitter_cv
+    # One jitter factor per write for each message towards each region (mean 1).
+    jitter = (rng["rtt"].lognormal(*lognormal_params(1.0, cfg.rtt_jitter_cv), (n, n_regions)) if cfg.rtt_jitter_cv
               else np.ones((n, n_regions)))
     pipeline_s = rng["replication"].exponential(cfg.replication_delay_ms / 1000, n) if cfg.replication_delay_ms \
         else np.zeros(n)

@@ -90,7 +90,7 @@ from messagelab.sim.budget import run as run_within_budget
 from messagelab.sim.result import SimResult
 from messagelab.sim.stats import percentiles
 from messagelab.sim.streams import streams
-from messagelab.sim.workload import poisson_arrivals
+from messagelab.sim.workload import lognormal_params, poisson_arrivals
 
 #: How a payment ended; every payment has exactly one (``in_flight`` only in a truncated run).
 OUTCOMES = ("success", "fallback", "rejected", "failed", "in_flight")
@@ -177,8 +177,7 @@ class _Tier:
         self.waiting: deque[_Call] = deque()
         # Lognormal latency with the tier's mean and coefficient of variation (0: a fixed latency).
         mean, cv = cfg.tier(name, "latency_mean_s"), cfg.tier(name, "latency_cv")
-        sigma2 = math.log1p(cv * cv)
-        self.latency = (_blocks(rng[f"{name}_latency"].lognormal, math.log(mean) - sigma2 / 2, math.sqrt(sigma2))
+        self.latency = (_blocks(rng[f"{name}_latency"].lognormal, *lognormal_params(mean, cv))
                         if cv else itertools.repeat(float(mean)))
         self.error_rate = float(cfg.tier(name, "error_rate"))
         self.uniform = _blocks(rng[f"{name}_errors"].random)

@@ -48,6 +48,19 @@ def poisson_arrivals(segments: Sequence[Segment], rng: np.random.Generator) -> n
     return np.concatenate(out) if out else np.empty(0)
 
 
+def lognormal_params(mean: float, cv: float) -> tuple[float, float]:
+    """(μ, σ) of the lognormal whose mean is ``mean`` and coefficient of variation ``cv``.
+
+    σ² = ln(1 + cv²) and μ = ln(mean) − σ²/2, so that exp(μ + σ²/2) = mean.
+
+    >>> mu, sigma = lognormal_params(0.12, 1.0)
+    >>> round(math.exp(mu + sigma ** 2 / 2), 12), round(sigma ** 2, 6)
+    (0.12, 0.693147)
+    """
+    sigma2 = math.log1p(cv**2)
+    return math.log(mean) - sigma2 / 2, math.sqrt(sigma2)
+
+
 def service_times(distribution: str, mean_s: float, cv: float, rng: np.random.Generator, n: int) -> np.ndarray:
     """``n`` service times (s) with mean ``mean_s``; ``cv`` applies to the lognormal."""
     if distribution == "deterministic" or (distribution == "lognormal" and cv == 0):
@@ -56,5 +69,4 @@ def service_times(distribution: str, mean_s: float, cv: float, rng: np.random.Ge
         return rng.exponential(mean_s, n)
     if distribution != "lognormal":
         raise ValueError(f"distribution {distribution!r}; allowed: {', '.join(DISTRIBUTIONS)}")
-    sigma2 = math.log1p(cv**2)
-    return rng.lognormal(math.log(mean_s) - sigma2 / 2, math.sqrt(sigma2), n)
+    return rng.lognormal(*lognormal_params(mean_s, cv), n)
