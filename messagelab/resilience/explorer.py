@@ -52,20 +52,17 @@ SECOND_WINDOW = (45.0, 5.0)
 SECOND = "second_"
 
 
-def fault_of(config: ResilienceConfig) -> tuple[str, str, float, float, float]:
-    """The fault the explorer starts with: the base config's first one, or a gateway brownout."""
-    if config.faults:
-        kind, tier, start, duration, magnitude = config.faults[0]
-        return kind, tier, float(start), float(duration), float(magnitude)
-    start, duration = DEFAULT_WINDOW
-    return "brownout", "gateway", start, duration, MAGNITUDES["brownout"][0]
+def fault_of(config: ResilienceConfig, index: int = 0) -> tuple[str, str, float, float, float]:
+    """The fault the explorer's ``index``-th fault controls start with: the base config's, if it has one.
 
-
-def second_fault_of(config: ResilienceConfig) -> tuple[str, str, float, float, float]:
-    """The second fault the explorer starts with: the base config's second one, or none (an outage's settings)."""
-    if len(config.faults) > 1:
-        kind, tier, start, duration, magnitude = config.faults[1]
+    Otherwise the first starts on a gateway brownout and the second on none (with an outage's scale).
+    """
+    if len(config.faults) > index:
+        kind, tier, start, duration, magnitude = config.faults[index]
         return kind, tier, float(start), float(duration), float(magnitude)
+    if index == 0:
+        start, duration = DEFAULT_WINDOW
+        return "brownout", "gateway", start, duration, MAGNITUDES["brownout"][0]
     start, duration = SECOND_WINDOW
     return NO_FAULT, "gateway", min(start, config.duration_s - 1), duration, MAGNITUDES["outage"][0]
 
@@ -154,7 +151,7 @@ class ResilienceExplorer(Explorer):
             "gateway_fallback": dropdown("fallback", list(FALLBACKS), b.gateway_fallback),
         }
         if self.second_fault:
-            controls |= fault_controls(second_fault_of(b), horizon, SECOND, "second fault")
+            controls |= fault_controls(fault_of(b, 1), horizon, SECOND, "second fault")
         # Registered before the explorer's own observer: a new kind of fault brings its own scale.
         for prefix in ("", SECOND) if self.second_fault else ("",):
             controls[f"{prefix}fault_kind"].observe(
@@ -170,7 +167,7 @@ class ResilienceExplorer(Explorer):
         if change["new"] == NO_FAULT:
             return
         value, low, high, step = MAGNITUDES[change["new"]]
-        kind, _, _, _, magnitude_0 = (second_fault_of if prefix else fault_of)(self.base)
+        kind, _, _, _, magnitude_0 = fault_of(self.base, 1 if prefix else 0)
         if kind == change["new"]:
             value = magnitude_0
         magnitude, holding = self.controls[f"{prefix}fault_magnitude"], getattr(self, "_holding", False)
@@ -282,4 +279,4 @@ def summary_html(r: ResilienceResult, sla_latency_s: float | None = None) -> str
 
 
 __all__ = ["FAULT_TIERS", "MAGNITUDES", "NO_FAULT", "SECOND", "ResilienceExplorer", "fault_controls", "fault_from",
-           "fault_of", "fault_words", "second_fault_of", "summary_html", "summary_rows"]
+           "fault_of", "fault_words", "summary_html", "summary_rows"]
