@@ -6,6 +6,7 @@ copy of it in another folder (a grading machine, a test's temporary course) desc
 the course in that folder, with no edits.
 """
 
+import os
 from pathlib import Path
 
 c = get_config()  # noqa: F821  (provided by traitlets when nbgrader loads this file)
@@ -23,9 +24,11 @@ c.CourseDirectory.course_id = "messaging-eda"
 c.CourseDirectory.root = str(Path(__file__).resolve().parent)
 
 # The gradebook defaults to sqlite:///<root>/gradebook.db. It holds the hidden tests and
-# every grade, so it is never committed (see .gitignore). Several graders working at
-# once need a server database instead, for example:
-# c.CourseDirectory.db_url = "postgresql://nbgrader@db.example.edu/messaging_eda"
+# every grade, so it is never committed (see .gitignore). Several graders working at once
+# (or `make autograde` on two machines) share a PostgreSQL database instead: create an
+# empty database, then name it here, with the psycopg driver the course installs. Every
+# grader's copy of the course must say the same (README: "A gradebook several graders share").
+# c.CourseDirectory.db_url = "postgresql+psycopg://grader@db.example.edu/messaging_eda"
 
 # Files that are never copied into a release or collected from a student.
 c.CourseDirectory.ignore = [
@@ -167,17 +170,14 @@ c.ExportApp.plugin_class = "messagelab.instructor.export.CriteriaExportPlugin"
 # On a laptop the exchange is a folder in the course (created by `make lab`, never
 # committed), so JupyterLab's Assignments tab and `nbgrader release_assignment` work
 # without a hub; a self-learner can also simply open release/ directly.
-c.Exchange.root = str(Path(__file__).resolve().parent / "exchange")
+# On a JupyterHub the exchange is a folder every user can read and write, named by
+# MESSAGELAB_EXCHANGE in every user's environment (README: "on a JupyterHub"); the
+# students' servers read the same variable (deploy/jupyter/nbgrader_config.py).
+c.Exchange.root = os.environ.get("MESSAGELAB_EXCHANGE") or str(Path(__file__).resolve().parent / "exchange")
 #
-# On a JupyterHub with nbgrader's default exchange, replace it and adapt:
-#
-# c.Exchange.root = "/srv/nbgrader/exchange"   # a folder every user can read and write
 # c.Exchange.path_includes_course = True       # several courses share one exchange
 # c.Exchange.timezone = "UTC"                  # timestamps on submissions
 # c.CourseDirectory.groupshared = True         # several instructors share this course dir
 #
-# Students also need the course id in their own nbgrader_config.py:
-# c.CourseDirectory.course_id = "messaging-eda"
-#
-# On Kubernetes hubs every user is "jovyan", so the default exchange cannot tell
-# students apart: use a shared RWX volume per user or a REST exchange instead.
+# On Kubernetes hubs every user's server runs as "jovyan": what that changes is in
+# deploy/README.md ("Every user is jovyan").

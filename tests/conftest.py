@@ -7,11 +7,26 @@ chose its own list.
 
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
+import pgserver
 import pytest
 from available import AVAILABLE, SUITES
+
+
+@pytest.fixture(scope="module")
+def postgres() -> Iterator[pgserver.Server]:
+    """A throwaway PostgreSQL server for one test file (``tests/pgserver.py``)."""
+    if pgserver.initdb() is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI needs PostgreSQL for the event store and the shared gradebook (apt-get install postgresql)")
+        pytest.skip("PostgreSQL is not installed (apt-get install postgresql)")
+    server = pgserver.start()
+    yield server
+    pgserver.stop(server)
 
 
 def _covers(nodeid: str, assignment_id: str) -> bool:

@@ -42,6 +42,10 @@ class Server:
                 "POSTGRES_HOST": self.socket, "POSTGRES_PORT": "5432", "POSTGRES_USER": ROLE,
                 "POSTGRES_PASSWORD": "unused"}
 
+    def gradebook_url(self, dbname: str) -> str:
+        """nbgrader's ``CourseDirectory.db_url`` for database ``dbname`` (SQLAlchemy with psycopg 3)."""
+        return f"postgresql+psycopg://{ROLE}@/{dbname}?host={self.socket}&port=5432"
+
     def database(self) -> str:
         """A new, empty database; its name."""
         import psycopg

@@ -11,6 +11,9 @@ their own nbgrader config (course id and exchange root, as on a hub)::
     students    fetch_feedback: an HTML report with their score
     instructor  python -m messagelab.instructor grades --to grades.csv (make grades)
 
+The cycle runs twice: with the embedded SQLite gradebook, and with the gradebook in a
+PostgreSQL database (``CourseDirectory.db_url``) on a throwaway server (tests/pgserver.py).
+
 alice answers with the instructor's solutions, bob answers in part (a design that passes
 the visible test and fails the hidden one), carol submits the notebook untouched and dave
 fetches it but never submits: he is on the roster, so he gets 0 and a missing assignment.
@@ -203,10 +206,15 @@ class Cycle:
     grades_output: str
 
 
-@pytest.fixture(scope="module")
-def cycle(tmp_path_factory: pytest.TempPathFactory) -> Cycle:
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def cycle(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Cycle:
     tmp = tmp_path_factory.mktemp("cycle")
     course = admin.make_course(tmp / "course", [DEMO], source_root=FIXTURE_COURSE)
+    if request.param == "postgresql":
+        # A gradebook several graders share: the course's config names a PostgreSQL database.
+        server = request.getfixturevalue("postgres")
+        with (course / "nbgrader_config.py").open("a") as config:
+            config.write(f"\nc.CourseDirectory.db_url = {server.gradebook_url(server.database())!r}\n")
     # The exchange is a folder every student can write to (make lab creates `exchange/` in
     # the course the same way). Every exchange command names it, so the test never touches
     # a real exchange even when the course's config points at a hub's.
@@ -269,6 +277,18 @@ def test_every_submission_is_collected(cycle: Cycle) -> None:
     assert [c.source for c in fetched.cells] == [c.source for c in released.cells]
 
 
+def test_every_command_used_the_gradebook_the_config_names(cycle: Cycle) -> None:
+    url = admin.gradebook_url(cycle.course)
+    local = cycle.course / "gradebook.db"
+    if url.startswith("postgresql"):
+        assert not local.exists(), "a command wrote a SQLite gradebook beside the PostgreSQL one"
+    else:
+        assert url == f"sqlite:///{local.resolve()}"
+    # The dashboard reads the same gradebook: every student on the roster, three submissions.
+    report = gb.ClassReport.load(url if url.startswith("postgresql") else local)
+    assert report.ready and sorted(set(report.cells["student"])) == sorted(STUDENTS)
+
+
 def test_autograde_scores_each_student(cycle: Cycle) -> None:
     for student, expected in AUTO.items():
         scores = {g.grade_id: g.auto_score for g in admin.grades(DEMO, student, cycle.course)}
@@ -276,7 +296,7 @@ def test_autograde_scores_each_student(cycle: Cycle) -> None:
 
 
 def test_manual_grades_override_and_nothing_is_left_ungraded(cycle: Cycle) -> None:
-    cells = gb.cell_grades(cycle.course / "gradebook.db").set_index(["student", "grade_id"])
+    cells = gb.cell_grades(admin.gradebook_url(cycle.course)).set_index(["student", "grade_id"])
     for student, points in MANUAL.items():
         assert cells.loc[(student, "comm-rationale"), "final_score"] == points
     assert not cells["pending"].any(), "every written answer submitted has a grade"

@@ -9,10 +9,8 @@ run on SQLite alone.
 from __future__ import annotations
 
 import multiprocessing
-import os
 from pathlib import Path
 
-import pgserver
 import pytest
 from eventsourcing.persistence import IntegrityError
 from hypothesis import HealthCheck, given, settings
@@ -23,17 +21,6 @@ from messagelab.eventstore import Account, InvariantError, Trading, retrying
 
 def sqlite(path: Path, **env: str) -> Trading:
     return Trading(env={"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(path), **env})
-
-
-@pytest.fixture(scope="module")
-def postgres():
-    if pgserver.initdb() is None:
-        if os.environ.get("CI"):
-            pytest.fail("CI needs PostgreSQL for the event store suite (apt-get install postgresql)")
-        pytest.skip("PostgreSQL is not installed (apt-get install postgresql)")
-    server = pgserver.start()
-    yield server
-    pgserver.stop(server)
 
 
 class Store:

@@ -16,4 +16,4 @@ import os
 c = get_config()  # noqa: F821  (provided by traitlets when nbgrader loads this file)
 
 c.CourseDirectory.course_id = "messaging-eda"
-c.Exchange.root = os.environ.get("MESSAGELAB_EXCHANGE", "/srv/nbgrader/exchange")
+c.Exchange.root = os.environ.get("MESSAGELAB_EXCHANGE") or "/srv/nbgrader/exchange"

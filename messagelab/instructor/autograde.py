@@ -48,6 +48,7 @@ time and submissions per minute. The exit status is 0 when every submission was 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -71,7 +72,7 @@ from typing import Any
 
 from messagelab.course.root import CONFIG_NAME, course_root
 from messagelab.instructor.kernels import KERNEL_MODES
-from messagelab.instructor.nbgrader import NbgraderError, interpreter_path
+from messagelab.instructor.nbgrader import NbgraderError, course_directory, interpreter_path, shown_url, sqlite_file
 from messagelab.instructor.reverify.verdict import Verdict
 from messagelab.instructor.safecopy import copy_tree
 from messagelab.instructor.sandbox import Sandbox, SandboxUnavailable, find_sandbox, kill_tree, to_dict
@@ -191,31 +192,6 @@ def _duration(seconds: float) -> str:
 # ---------------------------------------------------------------------------
 # The course, as nbgrader sees it
 # ---------------------------------------------------------------------------
-
-
-def _course_directory(root: Path) -> Any:
-    """nbgrader's ``CourseDirectory`` for the course at ``root``, from its config file."""
-    from nbgrader.coursedir import CourseDirectory
-    from traitlets.config import Config
-    from traitlets.config.loader import PyFileConfigLoader
-
-    config = Config()
-    if (root / CONFIG_NAME).is_file():
-        config = PyFileConfigLoader(CONFIG_NAME, path=str(root)).load_config()
-    coursedir = CourseDirectory(config=config)
-    if "root" not in config.CourseDirectory:
-        coursedir.root = str(root)
-    return coursedir
-
-
-def _sqlite_path(db_url: str) -> Path:
-    prefix = "sqlite:///"
-    if not db_url.startswith(prefix):
-        raise AutogradeError(
-            f"parallel autograding snapshots a SQLite gradebook; this course uses {db_url!r}. "
-            "Run `nbgrader autograde` itself, which writes that database directly."
-        )
-    return Path(db_url[len(prefix) :])
 
 
 def submitted_students(coursedir: Any, assignment: str) -> list[str]:
@@ -449,17 +425,43 @@ class _Worker:
 # ---------------------------------------------------------------------------
 
 
-def _snapshot(db: Path, dest: Path) -> None:
-    """A consistent copy of a live SQLite database (a grader may be writing to it)."""
-    source = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    try:
-        copy = sqlite3.connect(dest)
+def _snapshot(db_url: str, dest: Path) -> None:
+    """A consistent SQLite copy of the live gradebook at ``db_url`` (graders may be writing to it).
+
+    A SQLite gradebook is copied with SQLite's online backup. A server database
+    (PostgreSQL) is read table by table inside one repeatable-read transaction, so the copy
+    is one moment's gradebook even while another grader or another ``make autograde`` writes.
+    """
+    path = sqlite_file(db_url)
+    if path is not None:
+        source = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
-            source.backup(copy)
+            copy = sqlite3.connect(dest)
+            try:
+                source.backup(copy)
+            finally:
+                copy.close()
         finally:
-            copy.close()
+            source.close()
+        return
+    import sqlalchemy
+    from nbgrader.api import Base
+
+    reader = sqlalchemy.create_engine(db_url, isolation_level="REPEATABLE READ")
+    writer = sqlalchemy.create_engine(f"sqlite:///{dest}")
+    try:
+        Base.metadata.create_all(writer)
+        tables = [*Base.metadata.sorted_tables, sqlalchemy.Table(
+            "alembic_version", sqlalchemy.MetaData(), sqlalchemy.Column("version_num", sqlalchemy.String(32)))]
+        with reader.connect() as read, writer.begin() as write:
+            for table in tables:
+                table.create(write, checkfirst=True)
+                rows = [dict(row._mapping) for row in read.execute(sqlalchemy.select(table))]
+                if rows:
+                    write.execute(table.insert(), rows)
     finally:
-        source.close()
+        reader.dispose()
+        writer.dispose()
 
 
 @contextmanager
@@ -740,7 +742,7 @@ class _Batch:
         batch = BatchResult(self.assignment, workers, 0.0, sandbox=sandbox,
                             sandboxed=all(box is not None for box in self.sandboxes))
         self.logs.mkdir(parents=True, exist_ok=True)
-        _snapshot(_sqlite_path(self.coursedir.db_url), self.snapshot)
+        _snapshot(self.coursedir.db_url, self.snapshot)
         todo: queue.Queue[str] = queue.Queue()
         for student in students:
             todo.put(student)
@@ -845,22 +847,26 @@ def grade_class(
     submission never raises.
     """
     from nbgrader.api import Gradebook, MissingEntry
+    from sqlalchemy.exc import SQLAlchemyError
 
     if workers is not None and workers < 1:
         raise ValueError(f"workers must be at least 1, not {workers}")
     if kernels not in KERNEL_MODES:
         raise ValueError(f"kernels must be one of {', '.join(KERNEL_MODES)}, not {kernels!r}")
     root = (course_root() if root is None else Path(root)).resolve()
-    coursedir = _course_directory(root)
-    real_db = _sqlite_path(coursedir.db_url)
+    coursedir = course_directory(root)
+    real_db = sqlite_file(coursedir.db_url)
     generate = f"run `nbgrader generate_assignment {assignment}` first"
-    if not real_db.is_file():
+    if real_db is not None and not real_db.is_file():
         raise AutogradeError(f"no gradebook at {real_db}: {generate}")
-    with Gradebook(coursedir.db_url, coursedir.course_id) as gradebook:
-        try:
-            gradebook.find_assignment(assignment)
-        except MissingEntry:
-            raise AutogradeError(f"{assignment} is not in the gradebook: {generate}") from None
+    try:
+        with Gradebook(coursedir.db_url, coursedir.course_id) as gradebook:
+            try:
+                gradebook.find_assignment(assignment)
+            except MissingEntry:
+                raise AutogradeError(f"{assignment} is not in the gradebook: {generate}") from None
+    except SQLAlchemyError as error:  # a server gradebook that is down, or refuses this grader
+        raise AutogradeError(f"cannot open the gradebook {shown_url(coursedir.db_url)}: {error}") from None
     wanted = list(dict.fromkeys(students)) if students is not None else submitted_students(coursedir, assignment)
     if not wanted:
         pattern = coursedir.format_path(coursedir.submitted_directory, "*", assignment)
@@ -877,7 +883,8 @@ def grade_class(
     base.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=f"{assignment}-", dir=base))
     logs = root / LOGS_DIR / assignment
-    shutil.rmtree(logs, ignore_errors=True)
+    for student in wanted:  # only this run's students: another run may be grading others right now
+        (logs / f"{student}.log").unlink(missing_ok=True)
     try:
         try:
             grading = _Batch(assignment, root, coursedir, scratch, logs, timeout=timeout, sandboxes=sandboxes,
@@ -887,7 +894,7 @@ def grade_class(
         return grading.run(wanted, workers, progress or (lambda line: None), described)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-        if workdir is None and base.is_dir() and not any(base.iterdir()):
-            base.rmdir()
-        if logs.is_dir() and not any(logs.iterdir()):
-            logs.rmdir()
+        # Empty folders go; another run may be filling them again this very moment.
+        for folder in ([base] if workdir is None else []) + [logs]:
+            with contextlib.suppress(OSError):
+                folder.rmdir()

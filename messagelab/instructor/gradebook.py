@@ -214,12 +214,21 @@ _ASSIGNMENTS_SQL = "SELECT name AS assignment FROM assignment"
 
 
 def default_source() -> str:
-    """The gradebook to read: ``$MESSAGELAB_GRADEBOOK`` if set, else ``<repo root>/gradebook.db``.
+    """The gradebook to read: ``$MESSAGELAB_GRADEBOOK`` if set, else the course's own.
 
-    The variable holds a file path or a database URL (``postgresql://…``).
+    The variable holds a file path or a database URL (``postgresql+psycopg://…``). The
+    course's own is the one its ``nbgrader_config.py`` names (``CourseDirectory.db_url``),
+    ``<repo root>/gradebook.db`` by default: a SQLite gradebook is given as its path, so it
+    is opened read-only.
     """
+    from messagelab.instructor.nbgrader import gradebook_url, sqlite_file
+
     named = os.environ.get(ENV_VAR, "").strip()
-    return named if named else str(course_root() / "gradebook.db")
+    if named:
+        return named
+    url = gradebook_url(course_root())
+    path = sqlite_file(url)
+    return str(path) if path is not None else url
 
 
 def _describe(source: Any) -> str:
@@ -727,10 +736,13 @@ class ClassReport:
 
     @classmethod
     def load(cls, source: str | os.PathLike[str] | None = None) -> ClassReport:
+        from messagelab.instructor.nbgrader import shown_url
+
         _charts_that_survive_export()
-        where = default_source() if source is None else os.fspath(source)
+        read = default_source() if source is None else os.fspath(source)
+        where = shown_url(read)
         try:
-            cells = cell_grades(where)
+            cells = cell_grades(read)
         except NoGradebook as missing:
             return cls(where, str(missing), _empty_cells())
         if cells.empty:

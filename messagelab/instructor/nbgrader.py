@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from messagelab.course.root import CONFIG_NAME, course_root
 
@@ -234,9 +235,48 @@ class CellGrade:
         return self.auto_score or 0.0
 
 
+def course_directory(root: Path | None = None) -> Any:
+    """nbgrader's ``CourseDirectory`` for the course at ``root``, from its ``nbgrader_config.py`` alone.
+
+    Only the course's own file is read (not ``~/.jupyter``), so every grader of the course
+    gets the same folders and the same gradebook.
+    """
+    from nbgrader.coursedir import CourseDirectory
+    from traitlets.config import Config
+    from traitlets.config.loader import PyFileConfigLoader
+
+    root = root_or_default(root).resolve()
+    config = Config()
+    if (root / CONFIG_NAME).is_file():
+        config = PyFileConfigLoader(CONFIG_NAME, path=str(root)).load_config()
+    coursedir = CourseDirectory(config=config)
+    if "root" not in config.CourseDirectory:
+        coursedir.root = str(root)
+    return coursedir
+
+
 def gradebook_url(root: Path | None = None) -> str:
-    """The gradebook of a course built from this repository's config (SQLite at the root)."""
-    return f"sqlite:///{root_or_default(root).resolve() / 'gradebook.db'}"
+    """The course's gradebook: its config's ``CourseDirectory.db_url``, else SQLite at the root.
+
+    ``sqlite:///<root>/gradebook.db`` by default; a server database such as
+    ``postgresql+psycopg://grader@db.example.edu/messaging_eda`` when several graders share one.
+    """
+    return str(course_directory(root).db_url)
+
+
+def shown_url(db_url: str) -> str:
+    """A gradebook URL fit to print or show: its password, if any, as ``***``."""
+    if "://" not in db_url:
+        return db_url
+    from sqlalchemy.engine import make_url
+
+    return make_url(db_url).render_as_string(hide_password=True)
+
+
+def sqlite_file(db_url: str) -> Path | None:
+    """The file of a ``sqlite:///…`` gradebook URL, or None for a server database."""
+    prefix = "sqlite:///"
+    return Path(db_url[len(prefix):].split("?", 1)[0]) if db_url.startswith(prefix) else None
 
 
 def grades(assignment_id: str, student: str, root: Path | None = None) -> list[CellGrade]:

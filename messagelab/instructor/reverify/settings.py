@@ -19,7 +19,6 @@ class Settings:
     interrupt_on_timeout: bool
     kernel_arguments: tuple[str, ...]
     ignore_pattern: str | None
-    db_url: str
 
 
 def settings(course_root: Path) -> Settings:
@@ -36,13 +35,11 @@ def settings(course_root: Path) -> Settings:
     execute = config.get("Execute", {})
     ignore = config.get("IgnorePattern", {})
     timeout = execute.get("timeout", DEFAULT_CELL_TIMEOUT_S)
-    db_url = config.get("CourseDirectory", {}).get("db_url") or f"sqlite:///{root / 'gradebook.db'}"
     return Settings(
         cell_timeout_s=float(timeout) if timeout else float(DEFAULT_CELL_TIMEOUT_S) * 20,
         interrupt_on_timeout=bool(execute.get("interrupt_on_timeout", True)),
         kernel_arguments=tuple(execute.get("extra_arguments", ())),
         ignore_pattern=(ignore.get("pattern") or None) if ignore.get("enabled", False) else None,
-        db_url=db_url,
     )
 
 
