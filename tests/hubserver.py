@@ -157,6 +157,18 @@ def _exists(user: str) -> bool:
     return subprocess.run(["id", "-u", user], capture_output=True).returncode == 0
 
 
+def config_path(user: str) -> str:
+    """The ``JUPYTER_CONFIG_PATH`` the one-machine config gives ``user``'s server (and so their terminal)."""
+    from types import SimpleNamespace
+
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config = PyFileConfigLoader(ONE_MACHINE.name, path=str(ONE_MACHINE.parent)).load_config()
+    spawner = SimpleNamespace(user=SimpleNamespace(name=user), environment=dict(config.Spawner.environment))
+    config.Spawner.pre_spawn_hook(spawner)
+    return spawner.environment["JUPYTER_CONFIG_PATH"]
+
+
 def as_user(user: str, bin: Path, *argv: str, cwd: str | None = None, env: dict[str, str] | None = None,
             timeout: float = 900) -> subprocess.CompletedProcess[str]:
     """``argv`` run as system user ``user`` with the course environment ``bin`` first on PATH (their terminal)."""

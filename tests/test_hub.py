@@ -70,7 +70,8 @@ class HubClass:
 
     def run(self, user: str, *argv: str, cwd: Path | None = None) -> str:
         """``argv`` in ``user``'s terminal on the hub (their OS user, the environment their server has)."""
-        done = hs.as_user(user, self.bin, *argv, cwd=str(cwd) if cwd else None, env=self.env)
+        env = {**self.env, "JUPYTER_CONFIG_PATH": hs.config_path(user)}
+        done = hs.as_user(user, self.bin, *argv, cwd=str(cwd) if cwd else None, env=env)
         shown = f"{user}$ {' '.join(argv)} exited {done.returncode}:\n{done.stdout[-3000:]}{done.stderr[-3000:]}"
         assert done.returncode == 0, shown
         return done.stdout + done.stderr
