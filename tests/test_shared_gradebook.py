@@ -136,3 +136,12 @@ def test_shown_urls_hide_the_password() -> None:
     shown = admin.shown_url("postgresql+psycopg://grader:s3cret@db.example.edu/messaging_eda")
     assert shown == "postgresql+psycopg://grader:***@db.example.edu/messaging_eda"
     assert admin.shown_url("/srv/course/gradebook.db") == "/srv/course/gradebook.db"
+
+
+def test_the_dashboard_reads_the_gradebook_the_course_config_names(course, monkeypatch) -> None:
+    root, url, _ = course
+    monkeypatch.delenv(gb.ENV_VAR, raising=False)
+    monkeypatch.setattr(gb, "course_root", lambda: root)
+    assert gb.default_source() == url
+    report = gb.ClassReport.load()
+    assert report.ready and sorted(set(report.cells["student"])) == sorted(LIKE)
