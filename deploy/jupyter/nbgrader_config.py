@@ -2,9 +2,10 @@
 
 A student's server has no copy of the course, only this file: it names the course and the
 exchange, the folder where releases wait and submissions and feedback are handed over.
-Install it as ``/etc/jupyter/nbgrader_config.py`` in the single-user image (the Zero to
-JupyterHub recipe in deploy/ does) or on the hub machine. The hub test
-(tests/test_hub.py) starts every student's server with this very file.
+Every server finds it through ``JUPYTER_CONFIG_PATH``: the one-machine hub
+(deploy/one-machine/jupyterhub_config.py) names this folder, the Zero to JupyterHub recipe
+(deploy/values.yaml) its copy at ``/etc/jupyter/messaging-eda/``. The hub tests
+(tests/test_hub.py, tests/test_hub_jovyan.py) start every server with this very file.
 
 The exchange is ``/srv/nbgrader/exchange`` unless ``MESSAGELAB_EXCHANGE`` names another
 folder; the course's own nbgrader_config.py reads the same variable, so the instructor and
