@@ -273,7 +273,7 @@ def test_the_clean_process_scores_like_nbgrader() -> None:
     """Raising, writing to stderr (from Python or the C level) and overrunning fail; a number is partial credit."""
     plan = planning.Plan("demo", "python3", "import math", ())
     course = course_settings.Settings(cell_timeout_s=1, interrupt_on_timeout=True, kernel_arguments=(),
-                             ignore_pattern=r"DeprecationWarning", db_url="sqlite://")
+                             ignore_pattern=r"DeprecationWarning")
     cells = {
         "passes": ("assert math.isclose(x, 0.5)", {"x": 0.5}),
         "raises": ("assert x == 1, 'x is not 1'", {"x": 0.5}),
@@ -324,15 +324,18 @@ def test_one_server_checks_submission_after_submission_and_none_sees_another() -
     assert not second["g"].passed and "NameError" in second["g"].reason
 
 
-def test_a_worker_keeps_one_server_for_every_students_scratch_course() -> None:
+def test_a_worker_keeps_one_server_for_every_students_scratch_course(tmp_path: Path) -> None:
     """Each student is graded in a scratch course with a gradebook of its own: still one server."""
     import dataclasses
+    import shutil
 
     from messagelab.instructor.reverify import execute
 
     plan = planning.Plan("demo", "python3", "import math", ())
     first = course_settings.settings(ROOT)
-    second = dataclasses.replace(first, db_url="sqlite:////elsewhere/gradebook.db")
+    shutil.copy(ROOT / "nbgrader_config.py", tmp_path / "nbgrader_config.py")  # a scratch course elsewhere
+    second = course_settings.settings(tmp_path)
+    assert second == first, "the settings that decide how a cell scores do not depend on where the course is"
     try:
         server = execute.check_server(plan, first)
         assert execute.check_server(plan, second) is server
