@@ -533,6 +533,23 @@ APP_READY_JS = """async () => {
     return true;
 }"""
 
+def app_ready(page) -> bool:
+    """Whether JupyterLab has started and restored its workspace in ``page``.
+
+    ``?reset`` makes JupyterLab load the page again once it has reset the workspace; a
+    check running at that moment loses its page ("Resulting promise was garbage collected",
+    "Execution context was destroyed") and simply counts as not ready yet.
+    """
+    from playwright.sync_api import Error
+
+    try:
+        return bool(page.evaluate(APP_READY_JS))
+    except Error as lost:
+        if "garbage collected" in str(lost) or "context was destroyed" in str(lost):
+            return False
+        raise
+
+
 OPEN_JS = """async (path) => {
     await window.jupyterapp.commands.execute('docmanager:open', {path, factory: 'Notebook'});
     return true;
@@ -559,7 +576,7 @@ def browser(lab: Lab) -> Iterator[Browser]:
         page = chromium.new_page(viewport={"width": 1400, "height": 1800})
         page.goto(f"{lab.url}/lab/workspaces/tests?reset&token={lab.token}", wait_until="domcontentloaded",
                   timeout=NOTEBOOK_OPEN_S * 1000)
-        wait_for(page, lambda: page.evaluate(APP_READY_JS), NOTEBOOK_OPEN_S, "JupyterLab to start in the page")
+        wait_for(page, lambda: app_ready(page), NOTEBOOK_OPEN_S, "JupyterLab to start in the page")
         yield Browser(page, chromium.version)
     finally:
         chromium.close()
