@@ -6,8 +6,8 @@ so the image's ``start.sh`` runs it in every single-user container, as jovyan, w
 volume mounted, just before the server starts. In a student's container it does nothing.
 In a container the hub marked as an instructor's (``MESSAGELAB_INSTRUCTOR=1``, set by the
 ``hub.extraConfig`` hook of deploy/values.yaml for the users named as instructors) it does
-README's step 4 of "Set up once: on a JupyterHub with one instructor" and writes the
-settings file of step 5:
+what step 5 of the README's "Set up once: on a JupyterHub with one instructor" asks: the
+course in the instructor's home and the settings file that points the formgrader at it:
 
 1. clones the course repository (``MESSAGELAB_COURSE_REPO``) into ``~/messaging-eda``
    (``MESSAGELAB_COURSE_DIR`` names another folder), the first time only: later starts
@@ -32,7 +32,7 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-#: The folder in the instructor's home the course is cloned into (README step 4).
+#: The folder in the instructor's home the course is cloned into (README step 5).
 COURSE_FOLDER = "messaging-eda"
 
 #: Seconds the clone may take: the hub gives a pod 300 s to start (singleuser.startTimeout).
