@@ -200,6 +200,11 @@ def _environment_folders() -> tuple[str, ...]:
     for place in sorted({os.path.realpath(p) for p in places if os.path.isdir(p)}, key=len):
         if not any(place == f or place.startswith(f + os.sep) for f in found):
             found.append(place)
+    # An environment reached through a link (a course's .venv linking to the hub's) is bound
+    # at that path too: kernels and checks are started by it.
+    for alias in dict.fromkeys([os.path.abspath(sys.prefix), str(Path(os.path.abspath(sys.executable)).parent.parent)]):
+        if os.path.isdir(alias) and os.path.realpath(alias) != alias and alias not in found:
+            found.append(alias)
     return tuple(found)
 
 
