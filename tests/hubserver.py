@@ -34,6 +34,8 @@ GROUP, INSTRUCTORS = "messaging-eda", "messaging-eda-instructors"
 #: Written into each home the tests create, so a later run may remove a user an aborted run left.
 MARKER = ".messagelab-hub-test"
 START_S = 120
+#: What ``make`` in the instructor's copy of the course needs beside the course itself.
+COURSE_FILES = ("Makefile", "pyproject.toml", "constraints.txt", "README.md")
 
 
 def readable_by_all(path: Path) -> bool:
@@ -155,6 +157,28 @@ def remove_users(users: Iterable[str]) -> None:
 
 def _exists(user: str) -> bool:
     return subprocess.run(["id", "-u", user], capture_output=True).returncode == 0
+
+
+def instructor_course(dest: Path, owner: str, bin: Path, assignment: str = "demo") -> Path:
+    """The instructor's copy of the course at ``dest``, owned by ``owner`` (README: "Your copy of the course").
+
+    The fixture course's ``assignment`` with the repository's config, the Makefile and what it
+    reads, and a ``.venv`` that links to the hub's environment (``bin``'s folder), which
+    ``make`` takes as set up.
+    """
+    from nbchecks import FIXTURE_COURSE
+
+    from messagelab.instructor import nbgrader as admin
+
+    admin.make_course(dest, [assignment], source_root=FIXTURE_COURSE)
+    for name in COURSE_FILES:
+        shutil.copy2(ROOT / name, dest / name)
+    (dest / ".venv").symlink_to(bin.parent)
+    (bin.parent / ".installed").touch()  # the environment is set up: make does not rebuild it
+    for path in [dest, *dest.rglob("*")]:
+        if not path.is_symlink():
+            shutil.chown(path, owner, owner)
+    return dest
 
 
 def config_path(user: str) -> str:

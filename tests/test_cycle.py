@@ -167,14 +167,24 @@ def students_run(*calls: tuple[Student, tuple[str, ...]]) -> None:
     assert proc.returncode == 0, f"{proc.stderr[-4000:]}"
 
 
-def answer(notebook: Path, sources: dict[str, str]) -> None:
-    """Write answers into the solution cells of a fetched notebook: grade_id -> cell source."""
-    nb = nbformat.read(notebook, as_version=4)
-    for cell in nb.cells:
+def fill(nb: dict, sources: dict[str, str]) -> dict:
+    """Answers into the solution cells of a notebook (a file's, or the contents API's): grade_id -> source."""
+    for cell in nb["cells"]:
         grade_id = nbgrader_meta(cell).get("grade_id")
         if nbgrader_meta(cell).get("solution") and grade_id in sources:
-            cell.source = sources[grade_id]
-    nbformat.write(nb, notebook)
+            cell["source"] = sources[grade_id]
+    return nb
+
+
+def answer(notebook: Path, sources: dict[str, str]) -> None:
+    """Write answers into the solution cells of a fetched notebook: grade_id -> cell source."""
+    nbformat.write(fill(nbformat.read(notebook, as_version=4), sources), notebook)
+
+
+def cycle_answers(course: Path) -> dict[str, dict[str, str]]:
+    """What the cycle's cases write into ``demo``: alice the instructor's solutions, bob in part, carol nothing."""
+    return {"alice": solutions(course / "source" / DEMO / "demo.ipynb"),
+            "bob": {"arch-consumers": BOB_DESIGN, "comm-rationale": BOB_RATIONALE}, "carol": {}}
 
 
 def solutions(source_notebook: Path) -> dict[str, str]:
@@ -236,8 +246,9 @@ def cycle(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     # Students: fetch, answer, submit (dave never submits).
     students_run(*[(student, ("fetch_assignment", DEMO)) for student in students.values()])
     notebook = Path(DEMO) / "demo.ipynb"
-    answer(alice.home / notebook, solutions(course / "source" / notebook))
-    answer(bob.home / notebook, {"arch-consumers": BOB_DESIGN, "comm-rationale": BOB_RATIONALE})
+    answers = cycle_answers(course)
+    answer(alice.home / notebook, answers["alice"])
+    answer(bob.home / notebook, answers["bob"])
     students_run(*[(student, ("submit", DEMO)) for student in (alice, bob, carol)])
 
     # Instructor: collect and autograde. Every student here is the same OS user, so the

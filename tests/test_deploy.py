@@ -22,6 +22,7 @@ import types
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+import hubserver
 import pytest
 import yaml
 from traitlets.config import Config, PyFileConfigLoader
@@ -36,7 +37,6 @@ COURSE_JUPYTER = DEPLOY / "jupyter"
 STUDENT_CONFIG = COURSE_JUPYTER / "nbgrader_config.py"
 #: Where deploy/Dockerfile copies COURSE_JUPYTER and deploy/values.yaml mounts its files.
 IMAGE_JUPYTER = "/etc/jupyter/messaging-eda"
-ONE_MACHINE_HUB = DEPLOY / "one-machine" / "jupyterhub_config.py"
 FORMGRADER_SERVER_EXTENSION = "nbgrader.server_extensions.formgrader"
 INSTRUCTOR_LAB_PLUGINS = ("@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-assignment")
 #: The course environment's Python, whose sys-prefix config turns the formgrader on.
@@ -174,10 +174,7 @@ def one_machine_config_path(name: str, monkeypatch: pytest.MonkeyPatch) -> list[
     import grp
 
     monkeypatch.setattr(grp, "getgrnam", lambda group: types.SimpleNamespace(gr_mem=["teacher"]))
-    config = PyFileConfigLoader(ONE_MACHINE_HUB.name, path=str(ONE_MACHINE_HUB.parent)).load_config()
-    spawner = types.SimpleNamespace(user=types.SimpleNamespace(name=name), environment={})
-    config.Spawner.pre_spawn_hook(spawner)
-    return [Path(folder).resolve() for folder in spawner.environment["JUPYTER_CONFIG_PATH"].split(os.pathsep)]
+    return [Path(folder).resolve() for folder in hubserver.config_path(name).split(os.pathsep)]
 
 
 def load_instructor_setup() -> types.ModuleType:

@@ -38,9 +38,9 @@ from pathlib import Path
 import hubserver as hs
 import pandas as pd
 import pytest
-from nbchecks import FIXTURE_COURSE, ROOT, nbgrader_meta
+from nbchecks import ROOT
 from test_browser import CHROMIUM, CHROMIUM_FLAGS, SCREENSHOTS, require
-from test_cycle import AUTO, BOB_DESIGN, BOB_RATIONALE, FEEDBACK, MANUAL, solutions
+from test_cycle import AUTO, BOB_RATIONALE, FEEDBACK, MANUAL, cycle_answers, fill
 
 from messagelab.instructor import nbgrader as admin
 
@@ -51,7 +51,6 @@ DEMO = "demo"
 INSTRUCTOR = "instructor"
 STUDENTS = ("alice", "bob", "carol")
 PASSWORD = "course-hub-test-1"  # noqa: S105 - a throwaway account's password, removed after the test
-COURSE_FILES = ("Makefile", "pyproject.toml", "constraints.txt", "README.md")
 
 
 @dataclass
@@ -82,14 +81,6 @@ def _can_run_hub() -> None:
     require(shutil.which("useradd") is not None and shutil.which("runuser") is not None, "useradd/runuser missing")
 
 
-def _answer(notebook: dict, sources: dict[str, str]) -> dict:
-    for cell in notebook["cells"]:
-        meta = nbgrader_meta(cell)
-        if meta.get("solution") and meta.get("grade_id") in sources:
-            cell["source"] = sources[meta["grade_id"]]
-    return notebook
-
-
 @pytest.fixture(scope="module")
 def hub_class() -> Iterator[HubClass]:
     _can_run_hub()
@@ -109,17 +100,8 @@ def hub_class() -> Iterator[HubClass]:
         bin = hs.shared_environment(folder / "env")
         env = {"MESSAGELAB_EXCHANGE": str(exchange)}
 
-        # README step 4: the instructor's copy of the course, in their home, with the course environment.
-        course = Path(f"/home/{INSTRUCTOR}/messaging-eda")
-        admin.make_course(course, [DEMO], source_root=FIXTURE_COURSE)
-        for name in COURSE_FILES:
-            shutil.copy2(ROOT / name, course / name)
-        (course / ".venv").symlink_to(bin.parent)
-        (bin.parent / ".installed").touch()  # the environment is set up: make does not rebuild it
-        shutil.chown(course, INSTRUCTOR, INSTRUCTOR)
-        for path in course.rglob("*"):
-            if not path.is_symlink():
-                shutil.chown(path, INSTRUCTOR, INSTRUCTOR)
+        # README step 5: the instructor's copy of the course, in their home, with the hub's environment.
+        course = hs.instructor_course(Path(f"/home/{INSTRUCTOR}/messaging-eda"), INSTRUCTOR, bin)
 
         hub = hs.start(folder / "hub", bin, env)
         klass = HubClass(hub, bin, exchange, course, env)
@@ -143,14 +125,13 @@ def hub_class() -> Iterator[HubClass]:
         klass.seconds["instructor releases"] = time.monotonic() - mark
 
         mark = time.monotonic()
-        answers = {"alice": solutions(course / "source" / DEMO / "demo.ipynb"),
-                   "bob": {"arch-consumers": BOB_DESIGN, "comm-rationale": BOB_RATIONALE}, "carol": {}}
+        answers = cycle_answers(course)
         for student in STUDENTS:
             server = klass.servers[student]
             klass.listed[student] = server.get("assignments", course_id=COURSE_ID)["value"]
             server.post("assignments/fetch", {"assignment_id": DEMO, "course_id": COURSE_ID})
             path = f"{DEMO}/demo.ipynb"
-            server.put_notebook(path, _answer(server.notebook(path), answers[student]))
+            server.put_notebook(path, fill(server.notebook(path), answers[student]))
             klass.validated[student] = server.post("assignments/validate", {"path": path})
             submitted = server.post("assignments/submit", {"assignment_id": DEMO, "course_id": COURSE_ID})
             assert submitted["success"], submitted

@@ -33,9 +33,9 @@ from pathlib import Path
 import hubserver as hs
 import nbformat
 import pytest
-from nbchecks import FIXTURE_COURSE, ROOT
-from test_cycle import AUTO, BOB_DESIGN, BOB_RATIONALE, FEEDBACK, solutions
-from test_hub import COURSE_FILES, COURSE_ID, DEMO, _answer, _can_run_hub
+from nbchecks import ROOT
+from test_cycle import AUTO, BOB_RATIONALE, FEEDBACK, cycle_answers, fill
+from test_hub import COURSE_ID, DEMO, _can_run_hub
 
 from messagelab.instructor import nbgrader as admin
 
@@ -117,15 +117,7 @@ def jovyan_class() -> Iterator[JovyanClass]:
         bin = hs.shared_environment(folder / "env")
         env = {"MESSAGELAB_EXCHANGE": str(exchange)}
 
-        course = homes / "instructor" / "messaging-eda"
-        admin.make_course(course, [DEMO], source_root=FIXTURE_COURSE)
-        for name in COURSE_FILES:
-            shutil.copy2(ROOT / name, course / name)
-        (course / ".venv").symlink_to(bin.parent)
-        (bin.parent / ".installed").touch()
-        for path in [course, *course.rglob("*")]:
-            if not path.is_symlink():
-                shutil.chown(path, "jovyan", "jovyan")
+        course = hs.instructor_course(homes / "instructor" / "messaging-eda", "jovyan", bin)
 
         hub = hs.start(folder / "hub", bin, env, EVERYONE_IS_JOVYAN.format(homes=str(homes)))
         klass = JovyanClass(hub, bin, exchange, homes, course, env)
@@ -134,13 +126,12 @@ def jovyan_class() -> Iterator[JovyanClass]:
 
         klass.run("instructor", "make", "release", cwd=course)
         klass.run("instructor", "nbgrader", "release_assignment", DEMO, cwd=course)
-        answers = {"alice": solutions(course / "source" / DEMO / "demo.ipynb"),
-                   "bob": {"arch-consumers": BOB_DESIGN, "comm-rationale": BOB_RATIONALE}, "carol": {}}
+        answers = cycle_answers(course)
         for student, like in LIKE.items():
             server = servers[student]
             server.post("assignments/fetch", {"assignment_id": DEMO, "course_id": COURSE_ID})
             path = f"{DEMO}/demo.ipynb"
-            server.put_notebook(path, _answer(server.notebook(path), answers[like]))
+            server.put_notebook(path, fill(server.notebook(path), answers[like]))
             assert server.post("assignments/submit", {"assignment_id": DEMO, "course_id": COURSE_ID})["success"]
 
         # Without the course's fix, collect's owner check flags every submission.

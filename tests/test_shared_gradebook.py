@@ -26,7 +26,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from nbchecks import FIXTURE_COURSE
-from test_cycle import AUTO, BOB_DESIGN, BOB_RATIONALE, answer, solutions
+from test_cycle import AUTO, answer, cycle_answers
 
 from messagelab.instructor import cli
 from messagelab.instructor import gradebook as gb
@@ -60,8 +60,7 @@ def course(postgres, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, st
     admin.generate(DEMO, course, timeout=600)
 
     release = course / "release" / DEMO / "demo.ipynb"
-    answers = {"alice": solutions(course / "source" / DEMO / "demo.ipynb"),
-               "bob": {"arch-consumers": BOB_DESIGN, "comm-rationale": BOB_RATIONALE}, "carol": {}}
+    answers = cycle_answers(course)
     for student, like in LIKE.items():
         notebook = course / "submitted" / student / DEMO / "demo.ipynb"
         notebook.parent.mkdir(parents=True)
